@@ -1,0 +1,177 @@
+"""Actions on conversations and their messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actions.errors import NotFound
+from actions.record import Actor, record
+from storage.models import ChannelIdentity, Conversation, Customer, Message
+
+OPEN_STATUSES = ("bot", "waiting", "with_agent", "awaiting_rating")
+
+
+async def open_conversation(
+    session: AsyncSession, channel: str, external_user_id: str, display_name: str | None = None
+) -> Conversation:
+    """The customer's open conversation on this channel, started (with the customer) if none."""
+    identity = await _identity(session, channel, external_user_id, display_name)
+    conversation = await session.scalar(
+        select(Conversation)
+        .where(Conversation.customer_id == identity.customer_id)
+        .where(Conversation.channel == channel)
+        .where(Conversation.status.in_(OPEN_STATUSES))
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    if conversation is not None:
+        return conversation
+    conversation = Conversation(customer_id=identity.customer_id, channel=channel, status="bot")
+    session.add(conversation)
+    await session.flush()
+    record(
+        session,
+        Actor("customer", identity.customer_id),
+        "start_conversation",
+        ("conversation", conversation.id),
+        event="conversation_started",
+        conversation_id=conversation.id,
+        payload={"channel": channel},
+    )
+    await session.refresh(conversation, ["customer"])
+    return conversation
+
+
+async def _identity(
+    session: AsyncSession, channel: str, external_user_id: str, display_name: str | None
+) -> ChannelIdentity:
+    query = select(ChannelIdentity).where(
+        ChannelIdentity.channel == channel, ChannelIdentity.external_user_id == external_user_id
+    )
+    identity = await session.scalar(query)
+    if identity is not None:
+        return identity
+    try:
+        async with session.begin_nested():
+            customer = Customer(display_name=display_name or "Visitor")
+            session.add(customer)
+            await session.flush()
+            if display_name is None:
+                customer.display_name = f"Visitor {customer.id}"
+            identity = ChannelIdentity(
+                customer_id=customer.id, channel=channel, external_user_id=external_user_id
+            )
+            session.add(identity)
+            await session.flush()
+            return identity
+    except IntegrityError:  # another request created the same identity a moment ago
+        found = await session.scalar(query)
+        if found is None:
+            raise
+        return found
+
+
+async def get_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    return conversation
+
+
+async def add_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    sender: str,
+    text: str,
+    *,
+    external_id: str | None = None,
+    sender_user_id: int | None = None,
+    annotations: dict[str, Any] | None = None,
+    extras: dict[str, Any] | None = None,
+) -> tuple[Message, bool]:
+    """Store a message; returns it and whether it is new (False: this external id was stored)."""
+    if external_id is not None:
+        existing = await session.scalar(
+            select(Message).where(
+                Message.conversation_id == conversation.id, Message.external_id == external_id
+            )
+        )
+        if existing is not None:
+            return existing, False
+    notes = annotations or {}
+    message = Message(
+        conversation_id=conversation.id,
+        sender=sender,
+        sender_user_id=sender_user_id,
+        text=text,
+        external_id=external_id,
+        intent=notes.get("intent"),
+        intent_confidence=notes.get("confidence"),
+        entities=notes.get("entities"),
+        sentiment=notes.get("sentiment"),
+        extras=extras,
+    )
+    session.add(message)
+    await session.flush()
+    await session.refresh(message, ["sender_user"])
+    record(
+        session,
+        Actor(sender, sender_user_id),
+        "add_message",
+        ("message", message.id),
+        event=f"message_from_{sender}",
+        conversation_id=conversation.id,
+        agent_id=sender_user_id,
+        payload={"intent": message.intent} if message.intent else {},
+    )
+    return message, True
+
+
+async def set_conversation_status(
+    session: AsyncSession, conversation: Conversation, status: str, actor: Actor
+) -> None:
+    if conversation.status == status:
+        return
+    previous, conversation.status = conversation.status, status
+    record(
+        session,
+        actor,
+        "set_conversation_status",
+        ("conversation", conversation.id),
+        payload={"from": previous, "to": status},
+    )
+
+
+async def transcript(session: AsyncSession, conversation_id: int) -> list[Message]:
+    result = await session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+    )
+    return list(result)
+
+
+async def count_messages(session: AsyncSession, conversation_id: int) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(Message).where(Message.conversation_id == conversation_id)
+    )
+    return int(count or 0)
+
+
+async def find_open_conversation(
+    session: AsyncSession, channel: str, external_user_id: str
+) -> Conversation | None:
+    """The customer's open conversation on this channel, without creating anything."""
+    found: Conversation | None = await session.scalar(
+        select(Conversation)
+        .join(ChannelIdentity, ChannelIdentity.customer_id == Conversation.customer_id)
+        .where(ChannelIdentity.channel == channel)
+        .where(ChannelIdentity.external_user_id == external_user_id)
+        .where(Conversation.channel == channel)
+        .where(Conversation.status.in_(OPEN_STATUSES))
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    return found

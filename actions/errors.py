@@ -1,0 +1,32 @@
+"""The application's error base: a machine code, an HTTP status and a message for people."""
+
+from __future__ import annotations
+
+
+class HelplineError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class InvalidInput(HelplineError):
+    code, status = "invalid_input", 400
+
+
+class NotFound(HelplineError):
+    code, status = "not_found", 404
+
+
+class Forbidden(HelplineError):
+    code, status = "forbidden", 403
+
+
+class Conflict(HelplineError):
+    code, status = "conflict", 409

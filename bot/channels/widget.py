@@ -1,0 +1,201 @@
+"""The web widget's channel: one WebSocket per browser tab, a signed token per visitor."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from actions.conversations import find_open_conversation, transcript
+from actions.csat import record_csat
+from actions.errors import HelplineError, InvalidInput
+from bot.components import Components
+from bot.engine import InboundMessage
+from bot.live import Payload, conversation_topic
+from bot.views import message_json
+from bot.web import keys
+from storage.models import Message
+
+routes = web.RouteTableDef()
+CHANNEL = "web"
+MAX_FRAME = 256 * 1024
+MAX_CLIENT_ID = 128
+
+
+def sign_visitor(secret: bytes, visitor: str) -> str:
+    return f"{visitor}.{_signature(secret, visitor)}"
+
+
+def verify_token(secret: bytes, token: object) -> str | None:
+    """The visitor id inside a token this server signed, or None."""
+    if not isinstance(token, str) or token.count(".") != 1:
+        return None
+    visitor, signature = token.split(".")
+    return visitor if hmac.compare_digest(signature, _signature(secret, visitor)) else None
+
+
+def _signature(secret: bytes, visitor: str) -> str:
+    return hmac.new(secret, visitor.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+class WidgetSession:
+    """One socket: hello, messages and ratings in; acks, replies and live updates out."""
+
+    def __init__(self, components: Components, socket: web.WebSocketResponse) -> None:
+        self.components = components
+        self.socket = socket
+        self.visitor = ""
+        self.conversation_id: int | None = None
+        self.updates: asyncio.Queue[Payload] = asyncio.Queue()
+        self.sent: set[int] = set()
+
+    async def run(self) -> None:
+        forward = asyncio.create_task(self._forward())
+        try:
+            async for frame in self.socket:
+                if frame.type == WSMsgType.TEXT:
+                    await self._frame(frame.data)
+                elif frame.type == WSMsgType.ERROR:
+                    break
+        finally:
+            forward.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forward
+            self._follow(None)
+
+    async def _frame(self, raw: str) -> None:
+        client_id = None
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise InvalidInput("each frame must be a JSON object")
+            client_id = _client_id(data.get("client_id"))
+            await self._dispatch(data, client_id)
+        except json.JSONDecodeError:
+            await self._error("invalid_input", "each frame must be valid JSON", None)
+        except HelplineError as exc:
+            await self._error(exc.code, exc.message, client_id)
+
+    async def _dispatch(self, data: dict[str, Any], client_id: str | None) -> None:
+        kind = data.get("type")
+        if kind == "hello":
+            await self._hello(data.get("token"))
+        elif not self.visitor:
+            raise InvalidInput("say hello first")
+        elif kind == "message":
+            await self._message(data.get("text"), client_id)
+        elif kind == "rating":
+            await self._rating(data.get("rating"), data.get("comment"))
+        else:
+            raise InvalidInput(f"unknown frame type {str(kind)[:40]!r}")
+
+    async def _hello(self, token: object) -> None:
+        secret = self.components.secret
+        self.visitor = verify_token(secret, token) or uuid.uuid4().hex
+        async with self.components.db.session() as session:
+            conversation = await find_open_conversation(session, CHANNEL, self.visitor)
+            messages = await transcript(session, conversation.id) if conversation else []
+        self._follow(conversation.id if conversation else None)
+        status = conversation.status if conversation else "bot"
+        await self.socket.send_json(
+            {
+                "type": "welcome",
+                "token": sign_visitor(secret, self.visitor),
+                "conversation_id": self.conversation_id,
+                "status": status,
+                "messages": [self._seen(m) for m in messages if not _is_survey(m)],
+                "csat": {"question": self.components.settings.csat.question}
+                if status == "awaiting_rating"
+                else None,
+            }
+        )
+
+    async def _message(self, text: object, client_id: str | None) -> None:
+        if not isinstance(text, str):
+            raise InvalidInput("`text` must be a string")
+        inbound = InboundMessage(CHANNEL, self.visitor, text, external_id=client_id)
+        turn = await self.components.engine.handle(inbound)
+        self._follow(turn.conversation_id)
+        await self.socket.send_json(
+            {"type": "ack", "client_id": client_id, "message": self._seen(turn.message)}
+        )
+        for reply in turn.replies:
+            await self._send_message(reply)
+
+    async def _rating(self, rating: object, comment: object) -> None:
+        if comment is not None and not isinstance(comment, str):
+            raise InvalidInput("`comment` must be a string")
+        async with self.components.engine.unit_of_work() as session:
+            conversation = await find_open_conversation(session, CHANNEL, self.visitor)
+            if conversation is None:
+                raise InvalidInput("there is no conversation to rate")
+            await record_csat(session, conversation, rating, comment or None)
+        await self.socket.send_json(
+            {"type": "rating_saved", "text": self.components.settings.csat.thanks}
+        )
+
+    async def _forward(self) -> None:
+        while True:
+            update = await self.updates.get()
+            if update["kind"] == "message" and update["message"]["sender"] != "customer":
+                await self._send_message(update["message"])
+            elif update["kind"] == "status":
+                await self.socket.send_json({"type": "status", "status": update["status"]})
+            elif update["kind"] == "csat_request":
+                await self.socket.send_json({"type": "csat_request", "question": update["question"]})
+
+    async def _send_message(self, message: Message | dict[str, Any]) -> None:
+        data = self._seen(message) if isinstance(message, Message) else _public(message)
+        if isinstance(message, Message) and _is_survey(message):
+            return  # the survey travels as csat_request, published after the commit
+        if data["id"] in self.sent:
+            return
+        self.sent.add(data["id"])
+        await self.socket.send_json({"type": "message", "message": data})
+
+    def _seen(self, message: Message) -> dict[str, Any]:
+        return message_json(message, with_nlu=False)
+
+    def _follow(self, conversation_id: int | None) -> None:
+        """Listen to the live updates of this conversation (and stop listening to the last one)."""
+        hub = self.components.hub
+        if self.conversation_id is not None:
+            hub.detach(conversation_topic(self.conversation_id), self.updates)
+        self.conversation_id = conversation_id
+        if conversation_id is not None:
+            hub.attach(conversation_topic(conversation_id), self.updates)
+
+    async def _error(self, code: str, message: str, client_id: str | None) -> None:
+        await self.socket.send_json(
+            {"type": "error", "code": code, "message": message, "client_id": client_id}
+        )
+
+
+def _public(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "nlu"}
+
+
+def _is_survey(message: Message) -> bool:
+    return bool((message.extras or {}).get("csat_request"))
+
+
+def _client_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ID:
+        raise InvalidInput(f"`client_id` must be a string of 1 to {MAX_CLIENT_ID} characters")
+    return value
+
+
+@routes.get("/ws/widget")
+async def widget_socket(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
+    await socket.prepare(request)
+    await WidgetSession(request.app[keys.COMPONENTS], socket).run()
+    return socket

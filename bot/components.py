@@ -1,0 +1,75 @@
+"""The composition root: read settings once, build every component, hand them over."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.engine import Engine
+from bot.live import Hub
+from bot.settings import Settings, load_settings
+from knowledge_base.articles import load_articles
+from knowledge_base.index import KnowledgeBaseIndex
+from nlu.encoder import Encoder, load_encoder
+from nlu.model import NLUConfig, NLUModel
+from storage.database import Database
+
+Progress = Callable[[int, int], None]
+
+
+def settings_from_environment(config: Path) -> Settings:
+    """config.yml plus DATABASE_URL from the environment: the one place env is read."""
+    return load_settings(config, dict(os.environ))
+
+
+def nlu_config(settings: Settings) -> NLUConfig:
+    return NLUConfig(
+        encoder=settings.nlu.encoder,
+        confidence_threshold=settings.nlu.confidence_threshold,
+        language=settings.language,
+    )
+
+
+def secret_key(settings: Settings) -> bytes:
+    """HELPLINE_SECRET, or a random key kept beside the trained models for this install."""
+    if os.environ.get("HELPLINE_SECRET"):
+        return os.environ["HELPLINE_SECRET"].encode()
+    path = settings.resolve(Path(".helpline/secret"))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
+def build_kb(settings: Settings, encoder: Encoder, progress: Progress | None = None) -> tuple[KnowledgeBaseIndex, list[str]]:
+    report = load_articles([settings.resolve(p) for p in settings.knowledge_base.sources])
+    index = KnowledgeBaseIndex(
+        report.articles, encoder, settings.knowledge_base.chunk_words, progress
+    )
+    return index, report.errors
+
+
+@dataclass
+class Components:
+    settings: Settings
+    db: Database
+    nlu: NLUModel
+    kb: KnowledgeBaseIndex
+    hub: Hub
+    engine: Engine
+    secret: bytes
+
+
+def build_components(settings: Settings) -> Components:
+    """Load the models (the NLU model must have been trained) and wire the engine."""
+    encoder = load_encoder(settings.nlu.encoder)
+    nlu = NLUModel.load(settings.resolve(settings.nlu.model_dir), nlu_config(settings), encoder)
+    kb, _errors = build_kb(settings, encoder)
+    db = Database(settings.database_url)
+    hub = Hub()
+    engine = Engine(settings, db, nlu, kb, hub)
+    return Components(settings, db, nlu, kb, hub, engine, secret_key(settings))

@@ -1,0 +1,211 @@
+"""The conversation engine: one customer message in, the turn decided, replies out."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actions.conversations import (
+    add_message,
+    get_conversation,
+    open_conversation,
+    set_conversation_status,
+    transcript,
+)
+from actions.csat import record_csat
+from actions.errors import InvalidInput
+from actions.record import BOT
+from actions.tickets import handoff
+from bot.live import Hub, unit_of_work
+from bot.settings import Settings
+from knowledge_base.answer import draft_answer
+from knowledge_base.index import KnowledgeBaseIndex
+from nlu.model import NLUModel
+from nlu.parse import Parse
+from routing import choose_queue
+from storage.database import Database
+from storage.models import Conversation, Message
+
+MAX_MESSAGE_CHARS = 4000
+CHITCHAT = ("greet", "goodbye", "thank_you")
+UNCLEAR_BEFORE_HANDOFF = 2
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer's message as a channel adapter hands it over."""
+
+    channel: str
+    sender: str
+    text: str
+    external_id: str | None = None
+    display_name: str | None = None
+
+
+@dataclass
+class Turn:
+    conversation_id: int
+    message: Message
+    replies: list[Message] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def validate_text(text: object) -> str:
+    """The message text, or InvalidInput saying what is wrong with it."""
+    if not isinstance(text, str):
+        raise InvalidInput("the message must be a string")
+    if not text.strip():
+        raise InvalidInput("the message is empty")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(
+            f"the message has {len(text)} characters; at most {MAX_MESSAGE_CHARS} are allowed"
+        )
+    return text.strip()
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        nlu: NLUModel,
+        kb: KnowledgeBaseIndex,
+        hub: Hub,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.nlu = nlu
+        self.kb = kb
+        self.hub = hub
+        self._queues = settings.queue_for_intent()
+
+    def unit_of_work(self) -> Any:
+        """A transaction whose changes reach live subscribers once it has committed."""
+        return unit_of_work(self.db, self.hub, self.settings.csat.question)
+
+    async def handle(self, inbound: InboundMessage) -> Turn:
+        """Store the message, decide the turn and store the replies, all in one transaction."""
+        text = validate_text(inbound.text)
+        parse = await asyncio.to_thread(self.nlu.parse, text)
+        async with self.unit_of_work() as session:
+            conversation = await open_conversation(
+                session, inbound.channel, inbound.sender, inbound.display_name
+            )
+            message, new = await add_message(
+                session, conversation, "customer", text,
+                external_id=inbound.external_id, annotations=_annotations(parse),
+            )
+            if not new:
+                return await self._replayed(session, conversation, message)
+            turn = Turn(conversation.id, message)
+            await self._decide(session, conversation, parse, turn)
+        return turn
+
+    async def _decide(
+        self, session: AsyncSession, conversation: Conversation, parse: Parse, turn: Turn,
+    ) -> None:
+        if conversation.status in ("waiting", "with_agent"):
+            return  # a person has the conversation: the bot stays silent and relays
+        if conversation.status == "awaiting_rating":
+            if await self._rated_by_text(session, conversation, parse.text, turn):
+                return
+            await set_conversation_status(session, conversation, "bot", BOT)
+        intent = parse.intent.name
+        if intent in self.settings.dialogue.handoff_intents:
+            await self._handoff(session, conversation, intent, parse.text, turn)
+        elif intent in CHITCHAT and intent in self.settings.dialogue.responses:
+            await self._say(session, conversation, self.settings.dialogue.responses[intent], turn)
+        else:
+            await self._answer_or_rephrase(session, conversation, parse, turn)
+        if intent not in (*CHITCHAT, "human_handoff", "nlu_fallback"):
+            conversation.last_intent = intent
+
+    async def ask_for_rating(self, session: AsyncSession, conversation_id: int) -> Message:
+        """After resolution: the survey question, shown as rating buttons where the channel can."""
+        conversation = await get_conversation(session, conversation_id)
+        message, _ = await add_message(
+            session, conversation, "bot", self.settings.csat.question,
+            extras={"csat_request": True},
+        )
+        return message
+
+    async def _answer_or_rephrase(
+        self, session: AsyncSession, conversation: Conversation, parse: Parse, turn: Turn,
+    ) -> None:
+        threshold = self.settings.knowledge_base.answer_threshold
+        answer = await asyncio.to_thread(draft_answer, parse.text, self.kb, threshold)
+        if answer is not None:
+            conversation.unclear_count = 0
+            citations = [{"title": c.title, "url": c.url} for c in answer.citations]
+            await self._say(
+                session, conversation, answer.text, turn,
+                extras={"citations": citations, "confidence": answer.confidence},
+            )
+            return
+        conversation.unclear_count += 1
+        if conversation.unclear_count >= UNCLEAR_BEFORE_HANDOFF:
+            conversation.unclear_count = 0
+            await self._handoff(session, conversation, parse.intent.name, parse.text, turn)
+            return
+        buttons = [b.model_dump() for b in self.settings.dialogue.buttons]
+        rephrase = self.settings.dialogue.responses["rephrase"]
+        await self._say(session, conversation, rephrase, turn, extras={"buttons": buttons})
+
+    async def _handoff(
+        self, session: AsyncSession, conversation: Conversation, intent: str, text: str,
+        turn: Turn,
+    ) -> None:
+        topic = intent if intent in self._queues else conversation.last_intent
+        queue = choose_queue(topic, self._queues, self.settings.routing.default_queue)
+        result = await handoff(
+            session, conversation, queue, subject=text, category=topic,
+            minutes_per_ticket=self.settings.routing.minutes_per_waiting_ticket,
+        )
+        wait = result.wait_minutes
+        reply = self.settings.dialogue.responses["handoff"].format(
+            queue=queue, ticket=result.ticket.id,
+            wait=f"{wait} minute" if wait == 1 else f"{wait} minutes",
+        )
+        await self._say(session, conversation, reply, turn)
+
+    async def _rated_by_text(
+        self, session: AsyncSession, conversation: Conversation, text: str, turn: Turn,
+    ) -> bool:
+        """On channels without buttons the customer answers the survey with a digit."""
+        if text not in {"1", "2", "3", "4", "5"}:
+            return False
+        await record_csat(session, conversation, int(text))
+        await self._say(session, conversation, self.settings.csat.thanks, turn)
+        return True
+
+    async def _say(
+        self, session: AsyncSession, conversation: Conversation, text: str, turn: Turn,
+        extras: dict[str, Any] | None = None,
+    ) -> None:
+        message, _ = await add_message(session, conversation, "bot", text, extras=extras)
+        turn.replies.append(message)
+
+    async def _replayed(
+        self, session: AsyncSession, conversation: Conversation, message: Message
+    ) -> Turn:
+        """A message seen before: answer with the replies it got the first time, store nothing."""
+        later = [m for m in await transcript(session, conversation.id) if m.id > message.id]
+        replies = []
+        for reply in later:
+            if reply.sender == "customer":
+                break
+            if reply.sender == "bot":
+                replies.append(reply)
+        return Turn(conversation.id, message, replies, duplicate=True)
+
+
+def _annotations(parse: Parse) -> dict[str, Any]:
+    return {
+        "intent": parse.intent.name,
+        "confidence": round(parse.intent.confidence, 4),
+        "entities": [{"entity": e.entity, "value": e.value} for e in parse.entities],
+        "sentiment": {"label": parse.sentiment.label, "score": parse.sentiment.score},
+    }

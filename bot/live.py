@@ -1,0 +1,129 @@
+"""Live updates: an in-process pub/sub hub, fed after each commit with what the commit changed.
+
+Every unit of work runs in `unit_of_work`; a flush listener notes the ids of new messages and of
+changed tickets and conversations, and once the transaction has committed they are read back and
+published. Actions never need to know who is watching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, UOWTransaction
+
+from bot.views import message_json, ticket_json
+from storage.database import Database
+from storage.models import Conversation, Message, Ticket
+
+CONSOLE = "console"
+Payload = dict[str, Any]
+_CHANGES = "live_changes"
+
+
+def conversation_topic(conversation_id: int) -> str:
+    return f"conversation:{conversation_id}"
+
+
+class Hub:
+    """Fan-out of payloads to every subscriber of a topic (one process; Redis comes later)."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[Payload]]] = defaultdict(set)
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[asyncio.Queue[Payload]]:
+        queue: asyncio.Queue[Payload] = asyncio.Queue()
+        self.attach(topic, queue)
+        try:
+            yield queue
+        finally:
+            self.detach(topic, queue)
+
+    def attach(self, topic: str, queue: asyncio.Queue[Payload]) -> None:
+        self._subscribers[topic].add(queue)
+
+    def detach(self, topic: str, queue: asyncio.Queue[Payload]) -> None:
+        self._subscribers[topic].discard(queue)
+
+    def publish(self, topic: str, payload: Payload) -> None:
+        for queue in list(self._subscribers.get(topic, ())):
+            queue.put_nowait(payload)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _flush: UOWTransaction) -> None:
+    changes = session.info.setdefault(_CHANGES, defaultdict(set))
+    for obj in session.new:
+        if isinstance(obj, Message):
+            changes["messages"].add(obj.id)
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Ticket):
+            changes["tickets"].add(obj.id)
+        elif isinstance(obj, Conversation):
+            changes["conversations"].add(obj.id)
+
+
+@asynccontextmanager
+async def unit_of_work(db: Database, hub: Hub, csat_question: str) -> AsyncIterator[AsyncSession]:
+    """A committed transaction whose changes are then published to the hub."""
+    async with db.session() as session:
+        async with session.begin():
+            yield session
+        changes = session.info.pop(_CHANGES, None)
+    if changes:
+        await publish_changes(db, hub, changes, csat_question)
+
+
+async def publish_changes(
+    db: Database, hub: Hub, changes: dict[str, set[int]], csat_question: str
+) -> None:
+    async with db.session() as session:
+        tickets = await _by_id(session, Ticket, changes.get("tickets", set()))
+        conversations = await _by_id(session, Conversation, changes.get("conversations", set()))
+        messages = await _by_id(session, Message, changes.get("messages", set()))
+        for conversation in conversations:
+            hub.publish(
+                conversation_topic(conversation.id),
+                {"kind": "status", "status": conversation.status},
+            )
+        for ticket in tickets:
+            hub.publish(CONSOLE, {"kind": "ticket", "scope": _scope(ticket), "data": ticket_json(ticket)})
+        for message in messages:
+            await _publish_message(session, hub, message, csat_question)
+
+
+async def _publish_message(
+    session: AsyncSession, hub: Hub, message: Message, csat_question: str
+) -> None:
+    topic = conversation_topic(message.conversation_id)
+    data = message_json(message, with_nlu=True)
+    if (message.extras or {}).get("csat_request"):
+        hub.publish(topic, {"kind": "csat_request", "question": csat_question})
+    else:
+        hub.publish(topic, {"kind": "message", "message": data})
+    ticket = await session.scalar(
+        select(Ticket)
+        .where(Ticket.conversation_id == message.conversation_id)
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    if ticket is not None:
+        hub.publish(CONSOLE, {"kind": "message", "scope": _scope(ticket), "data": data})
+
+
+async def _by_id(session: AsyncSession, model: Any, ids: set[int]) -> list[Any]:
+    if not ids:
+        return []
+    result = await session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id))
+    return list(result)
+
+
+def _scope(ticket: Ticket) -> Payload:
+    """What the access check needs to decide who may see a ticket's updates."""
+    return {"id": ticket.id, "queue_id": ticket.queue_id, "assignee_id": ticket.assignee_id}

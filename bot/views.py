@@ -1,0 +1,59 @@
+"""JSON shapes of messages and tickets, shared by the widget, the console and the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from storage.models import Message, Ticket
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def message_json(message: Message, *, with_nlu: bool) -> dict[str, Any]:
+    extras = message.extras or {}
+    data: dict[str, Any] = {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "sender": message.sender,
+        "sender_name": message.sender_user.display_name if message.sender_user else None,
+        "text": message.text,
+        "created_at": iso(message.created_at),
+        "citations": extras.get("citations", []),
+        "buttons": extras.get("buttons", []),
+    }
+    if with_nlu:
+        data["nlu"] = (
+            {
+                "intent": message.intent,
+                "confidence": message.intent_confidence,
+                "entities": message.entities or [],
+                "sentiment": message.sentiment,
+            }
+            if message.intent is not None
+            else None
+        )
+    return data
+
+
+def ticket_json(ticket: Ticket) -> dict[str, Any]:
+    customer = ticket.conversation.customer
+    assignee = ticket.assignee
+    return {
+        "id": ticket.id,
+        "conversation_id": ticket.conversation_id,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "queue": ticket.queue.name,
+        "assignee": {"id": assignee.id, "username": assignee.username,
+                     "display_name": assignee.display_name} if assignee else None,
+        "customer": {"id": customer.id, "display_name": customer.display_name,
+                     "channel": ticket.conversation.channel},
+        "intent": ticket.category,
+        "created_at": iso(ticket.created_at),
+        "first_response_at": iso(ticket.first_response_at),
+        "resolved_at": iso(ticket.resolved_at),
+    }

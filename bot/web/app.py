@@ -1,0 +1,79 @@
+"""The aiohttp application: routes, error mapping, templates and static files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from actions.errors import HelplineError
+from bot.components import Components
+from bot.web import keys
+from bot.web.auth import Unauthenticated
+from bot.web.format import duration, percent
+
+log = logging.getLogger(__name__)
+PACKAGE = Path(__file__).resolve().parent.parent
+JSON_PREFIXES = ("/api/", "/webhooks/", "/model/", "/health")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def wants_json(request: web.Request) -> bool:
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def error_response(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    if wants_json(request):
+        return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    if status == 401:
+        raise web.HTTPSeeOther(f"/login?next={request.path}")
+    return aiohttp_jinja2.render_template(
+        "error.html", request, {"status": status, "message": message}, status=status
+    )
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map every application error to one response shape; never echo the request body."""
+    try:
+        return await handler(request)
+    except Unauthenticated as exc:
+        return error_response(request, exc.status, exc.code, exc.message)
+    except HelplineError as exc:
+        return error_response(request, exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and wants_json(request):
+            return error_response(request, exc.status, "http_error", exc.reason)
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(request, 500, "internal", "something went wrong on our side")
+
+
+def create_app(components: Components) -> web.Application:
+    from bot.channels import rest, widget  # noqa: PLC0415 (routes import the app's keys)
+    from bot.web import console, pages, reports  # noqa: PLC0415
+
+    app = web.Application(middlewares=[errors], client_max_size=1024 * 1024)
+    app[keys.COMPONENTS] = components
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        context_processors=[pages.template_context],
+    )
+    env.filters["duration"] = duration
+    env.filters["percent"] = percent
+    for module in (pages, console, reports, rest, widget):
+        app.router.add_routes(module.routes)
+    app.router.add_static("/static/", PACKAGE / "static")
+    app.on_cleanup.append(_close)
+    return app
+
+
+async def _close(app: web.Application) -> None:
+    await app[keys.COMPONENTS].db.dispose()

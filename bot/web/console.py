@@ -1,0 +1,157 @@
+"""The agent console: the page, its JSON API (take, reply, resolve) and its live WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import WSMsgType, web
+from sqlalchemy import select
+
+from actions.conversations import get_conversation, transcript
+from actions.errors import Forbidden, InvalidInput
+from actions.tickets import agent_reply, get_ticket, resolve_ticket, take_ticket
+from bot.engine import validate_text
+from bot.live import CONSOLE
+from bot.views import message_json, ticket_json
+from bot.web import keys
+from bot.web.auth import access_ticket, can_see_ticket
+from bot.web.inputs import json_object, path_id
+from bot.web.staff import staff
+from storage.models import Ticket
+
+routes = web.RouteTableDef()
+VIEWS = ("mine", "queue", "unassigned", "all")
+
+
+@routes.get("/console")
+async def console_page(request: web.Request) -> web.Response:
+    async with request.app[keys.COMPONENTS].db.session() as session:
+        await staff(session, request)
+    return aiohttp_jinja2.render_template("console.html", request, {})
+
+
+@routes.get("/api/console/tickets")
+async def list_tickets(request: web.Request) -> web.Response:
+    view = request.query.get("view", "queue")
+    if view not in VIEWS:
+        raise InvalidInput(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    async with request.app[keys.COMPONENTS].db.session() as session:
+        me = (await staff(session, request)).user
+        query = select(Ticket).order_by(Ticket.id.desc()).limit(200)
+        if view == "mine":
+            query = query.where(Ticket.assignee_id == me.id)
+        elif view == "unassigned":
+            query = query.where(Ticket.assignee_id.is_(None), Ticket.status.in_(("new", "open")))
+        elif view == "queue":
+            query = query.where(Ticket.queue_id.in_([q.id for q in me.queues]))
+        tickets = [t for t in await session.scalars(query) if can_see_ticket(me, t.queue_id, t.assignee_id)]
+        return web.json_response({"tickets": [ticket_json(t) for t in tickets]})
+
+
+@routes.get("/api/console/tickets/{ticket_id}")
+async def show_ticket(request: web.Request) -> web.Response:
+    async with request.app[keys.COMPONENTS].db.session() as session:
+        me = (await staff(session, request)).user
+        ticket = access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))
+        messages = await transcript(session, ticket.conversation_id)
+        return web.json_response(
+            {
+                "ticket": ticket_json(ticket),
+                "messages": [message_json(m, with_nlu=True) for m in messages],
+            }
+        )
+
+
+@routes.get("/api/console/conversations/{conversation_id}")
+async def show_conversation(request: web.Request) -> web.Response:
+    async with request.app[keys.COMPONENTS].db.session() as session:
+        me = (await staff(session, request)).user
+        conversation = await get_conversation(session, path_id(request, "conversation_id"))
+        tickets = list(
+            await session.scalars(select(Ticket).where(Ticket.conversation_id == conversation.id))
+        )
+        visible = [t for t in tickets if can_see_ticket(me, t.queue_id, t.assignee_id)]
+        if me.role == "agent" and not visible:
+            raise Forbidden("this conversation is not in one of your queues")
+        messages = await transcript(session, conversation.id)
+        return web.json_response(
+            {
+                "conversation": {"id": conversation.id, "status": conversation.status,
+                                 "channel": conversation.channel},
+                "tickets": [ticket_json(t) for t in visible],
+                "messages": [message_json(m, with_nlu=True) for m in messages],
+            }
+        )
+
+
+@routes.post("/api/console/tickets/{ticket_id}/take")
+async def take(request: web.Request) -> web.Response:
+    engine = request.app[keys.COMPONENTS].engine
+    async with engine.unit_of_work() as session:
+        me = (await staff(session, request)).user
+        ticket = access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))
+        await take_ticket(session, ticket, me)
+        data = ticket_json(ticket)
+    return web.json_response({"ticket": data})
+
+
+@routes.post("/api/console/tickets/{ticket_id}/messages")
+async def reply(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    text = validate_text(body.get("text"))
+    engine = request.app[keys.COMPONENTS].engine
+    async with engine.unit_of_work() as session:
+        me = (await staff(session, request)).user
+        ticket = access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))
+        message = await agent_reply(session, ticket, me, text)
+        data = message_json(message, with_nlu=True)
+    return web.json_response({"message": data}, status=201)
+
+
+@routes.post("/api/console/tickets/{ticket_id}/resolve")
+async def resolve(request: web.Request) -> web.Response:
+    engine = request.app[keys.COMPONENTS].engine
+    async with engine.unit_of_work() as session:
+        me = (await staff(session, request)).user
+        ticket = access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))
+        await resolve_ticket(session, ticket, me)
+        await engine.ask_for_rating(session, ticket.conversation_id)
+        data = ticket_json(ticket)
+    return web.json_response({"ticket": data})
+
+
+@routes.get("/ws/console")
+async def console_socket(request: web.Request) -> web.WebSocketResponse:
+    components = request.app[keys.COMPONENTS]
+    async with components.db.session() as session:
+        me = (await staff(session, request)).user
+    socket = web.WebSocketResponse(heartbeat=30)
+    await socket.prepare(request)
+    async with components.hub.subscribe(CONSOLE) as updates:
+        forward = asyncio.create_task(_forward(socket, updates, me))
+        try:
+            async for frame in socket:
+                if frame.type == WSMsgType.ERROR:
+                    break
+        finally:
+            forward.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forward
+    return socket
+
+
+async def _forward(socket: web.WebSocketResponse, updates: asyncio.Queue[Any], me: Any) -> None:
+    while True:
+        update = await updates.get()
+        scope = update["scope"]
+        if not can_see_ticket(me, scope["queue_id"], scope["assignee_id"]):
+            continue
+        if update["kind"] == "ticket":
+            await socket.send_json({"type": "ticket", "ticket": update["data"]})
+        else:
+            await socket.send_json(
+                {"type": "message", "ticket_id": scope["id"], "message": update["data"]}
+            )

@@ -1,0 +1,114 @@
+"""Public pages: the demo shop, KB articles, health, and log-in / log-out."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from markdown_it import MarkdownIt
+from sqlalchemy import text
+
+from actions.users import set_agent_status
+from bot.web import keys
+from bot.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    authenticate,
+    check_csrf,
+    end_session,
+    set_session_cookie,
+    start_session,
+)
+from bot.web.staff import staff
+
+routes = web.RouteTableDef()
+_markdown = MarkdownIt("commonmark", {"html": False})  # raw HTML in articles is not rendered
+
+
+async def template_context(request: web.Request) -> dict[str, Any]:
+    return {"user": request.get("user"), "csrf_token": request.get("csrf_token", "")}
+
+
+@routes.get("/")
+@aiohttp_jinja2.template("demo_shop.html")
+async def demo_shop(request: web.Request) -> dict[str, Any]:
+    return {}
+
+
+@routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    components = request.app[keys.COMPONENTS]
+    async with components.db.session() as session:
+        await session.execute(text("SELECT 1"))
+    return web.json_response(
+        {
+            "status": "ok",
+            "nlu_model": components.nlu.metadata.get("trained_at"),
+            "intents": len(components.nlu.intents),
+            "kb_articles": len(components.kb.articles),
+        }
+    )
+
+
+@routes.get("/kb/{slug}")
+@aiohttp_jinja2.template("kb_article.html")
+async def kb_article(request: web.Request) -> dict[str, Any]:
+    article = request.app[keys.COMPONENTS].kb.articles.get(request.match_info["slug"])
+    if article is None:
+        raise web.HTTPNotFound(reason="no such article")
+    html = _markdown.render(article.body)
+    return {"article": {"title": article.title, "html": html, "tags": list(article.tags)}}
+
+
+@routes.get("/login")
+async def login_form(request: web.Request) -> web.Response:
+    return _login_page(request, error=None, status=200)
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), _field(form, "csrf_token"))
+    components = request.app[keys.COMPONENTS]
+    async with components.engine.unit_of_work() as session:
+        user = await authenticate(session, _field(form, "username"), _field(form, "password"))
+        if user is None:
+            return _login_page(request, error="Wrong username or password.", status=401)
+        token = await start_session(session, user)
+        await set_agent_status(session, user, "online")
+    target = _field(form, "next")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/reports" if user.role in ("supervisor", "admin") else "/console"
+    response = web.HTTPSeeOther(target)
+    set_session_cookie(response, request, token)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
+    raise response
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.Response:
+    components = request.app[keys.COMPONENTS]
+    async with components.engine.unit_of_work() as session:
+        me = await staff(session, request)
+        await set_agent_status(session, me.user, "offline")
+        await end_session(session, request.cookies[SESSION_COOKIE])
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+def _login_page(request: web.Request, error: str | None, status: int) -> web.Response:
+    token = secrets.token_urlsafe(32)
+    context = {"csrf_token": token, "error": error, "next": request.query.get("next", "")}
+    response = aiohttp_jinja2.render_template("login.html", request, context, status=status)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/"
+    )
+    return response
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""

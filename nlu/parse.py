@@ -1,0 +1,45 @@
+"""The result of parsing one message, in Rasa's `/model/parse` shape plus our extras."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nlu.entities import Entity
+from nlu.sentiment import Sentiment
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Parse:
+    text: str
+    intent: IntentScore
+    intent_ranking: list[IntentScore]
+    entities: list[Entity] = field(default_factory=list)
+    sentiment: Sentiment = Sentiment("neutral", 0.0)
+    language: str = "en"
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.intent.name == FALLBACK_INTENT
+
+    def as_rasa(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "intent": _score(self.intent),
+            "intent_ranking": [_score(s) for s in self.intent_ranking],
+            "entities": [e.as_rasa() for e in self.entities],
+            "sentiment": {"label": self.sentiment.label, "score": self.sentiment.score},
+            "language": self.language,
+        }
+
+
+def _score(score: IntentScore) -> dict[str, Any]:
+    return {"name": score.name, "confidence": round(score.confidence, 4)}
