@@ -69,7 +69,12 @@ def build_components(settings: Settings) -> Components:
     encoder = load_encoder(settings.nlu.encoder)
     nlu = NLUModel.load(settings.resolve(settings.nlu.model_dir), nlu_config(settings), encoder)
     kb, _errors = build_kb(settings, encoder)
+    return wire(settings, nlu, kb, secret_key(settings))
+
+
+def wire(settings: Settings, nlu: NLUModel, kb: KnowledgeBaseIndex, secret: bytes) -> Components:
+    """Components around already loaded models: a database, a hub and the engine."""
     db = Database(settings.database_url)
     hub = Hub()
     engine = Engine(settings, db, nlu, kb, hub)
-    return Components(settings, db, nlu, kb, hub, engine, secret_key(settings))
+    return Components(settings, db, nlu, kb, hub, engine, secret)

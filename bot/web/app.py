@@ -15,6 +15,7 @@ from bot.components import Components
 from bot.web import keys
 from bot.web.auth import Unauthenticated
 from bot.web.format import duration, percent
+from bot.web.render import render
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -31,9 +32,7 @@ def error_response(request: web.Request, status: int, code: str, message: str) -
         return web.json_response({"error": {"code": code, "message": message}}, status=status)
     if status == 401:
         raise web.HTTPSeeOther(f"/login?next={request.path}")
-    return aiohttp_jinja2.render_template(
-        "error.html", request, {"status": status, "message": message}, status=status
-    )
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 
 @web.middleware
@@ -64,7 +63,6 @@ def create_app(components: Components) -> web.Application:
         app,
         loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
-        context_processors=[pages.template_context],
     )
     env.filters["duration"] = duration
     env.filters["percent"] = percent

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
@@ -19,6 +18,7 @@ from bot.views import message_json, ticket_json
 from bot.web import keys
 from bot.web.auth import access_ticket, can_see_ticket
 from bot.web.inputs import json_object, path_id
+from bot.web.render import render
 from bot.web.staff import staff
 from storage.models import Ticket
 
@@ -30,7 +30,7 @@ VIEWS = ("mine", "queue", "unassigned", "all")
 async def console_page(request: web.Request) -> web.Response:
     async with request.app[keys.COMPONENTS].db.session() as session:
         await staff(session, request)
-    return aiohttp_jinja2.render_template("console.html", request, {})
+    return render(request, "console.html", {})
 
 
 @routes.get("/api/console/tickets")

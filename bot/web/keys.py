@@ -8,5 +8,8 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from bot.components import Components
+    from storage.models import User
 
 COMPONENTS: web.AppKey[Components] = web.AppKey("components")
+USER: web.RequestKey[User] = web.RequestKey("user")
+CSRF_TOKEN: web.RequestKey[str] = web.RequestKey("csrf_token")

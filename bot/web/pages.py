@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 from markdown_it import MarkdownIt
 from sqlalchemy import text
@@ -21,20 +20,16 @@ from bot.web.auth import (
     set_session_cookie,
     start_session,
 )
+from bot.web.render import render
 from bot.web.staff import staff
 
 routes = web.RouteTableDef()
 _markdown = MarkdownIt("commonmark", {"html": False})  # raw HTML in articles is not rendered
 
 
-async def template_context(request: web.Request) -> dict[str, Any]:
-    return {"user": request.get("user"), "csrf_token": request.get("csrf_token", "")}
-
-
 @routes.get("/")
-@aiohttp_jinja2.template("demo_shop.html")
-async def demo_shop(request: web.Request) -> dict[str, Any]:
-    return {}
+async def demo_shop(request: web.Request) -> web.Response:
+    return render(request, "demo_shop.html", {})
 
 
 @routes.get("/health")
@@ -53,13 +48,13 @@ async def health(request: web.Request) -> web.Response:
 
 
 @routes.get("/kb/{slug}")
-@aiohttp_jinja2.template("kb_article.html")
-async def kb_article(request: web.Request) -> dict[str, Any]:
+async def kb_article(request: web.Request) -> web.Response:
     article = request.app[keys.COMPONENTS].kb.articles.get(request.match_info["slug"])
     if article is None:
         raise web.HTTPNotFound(reason="no such article")
     html = _markdown.render(article.body)
-    return {"article": {"title": article.title, "html": html, "tags": list(article.tags)}}
+    context = {"article": {"title": article.title, "html": html, "tags": list(article.tags)}}
+    return render(request, "kb_article.html", context)
 
 
 @routes.get("/login")
@@ -102,7 +97,7 @@ async def logout(request: web.Request) -> web.Response:
 def _login_page(request: web.Request, error: str | None, status: int) -> web.Response:
     token = secrets.token_urlsafe(32)
     context = {"csrf_token": token, "error": error, "next": request.query.get("next", "")}
-    response = aiohttp_jinja2.render_template("login.html", request, context, status=status)
+    response = render(request, "login.html", context, status=status)
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/"
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
 from bot.web import keys
 from bot.web.auth import REPORT_ROLES
 from bot.web.charts import bar_chart
+from bot.web.render import render
 from bot.web.staff import staff
 from scoring import EventRecord, QualityRow, quality_report
 from storage.models import Event, User
@@ -19,8 +19,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/reports")
-@aiohttp_jinja2.template("reports.html")
-async def reports_page(request: web.Request) -> dict[str, Any]:
+async def reports_page(request: web.Request) -> web.Response:
     async with request.app[keys.COMPONENTS].db.session() as session:
         await staff(session, request, REPORT_ROLES)
         events = [_record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
@@ -29,7 +28,7 @@ async def reports_page(request: web.Request) -> dict[str, Any]:
     agents = [_row(names.get(agent_id, f"#{agent_id}"), row) for agent_id, row in report.by_agent.items()]
     queues = [_row(name, row) for name, row in sorted(report.by_queue.items())]
     agents.sort(key=lambda r: r["name"])
-    return {
+    context = {
         "summary": _row("All", report.summary),
         "agents": agents,
         "queues": queues,
@@ -42,6 +41,7 @@ async def reports_page(request: web.Request) -> dict[str, Any]:
             ),
         },
     }
+    return render(request, "reports.html", context)
 
 
 def _record(event: Event) -> EventRecord:

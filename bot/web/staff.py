@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.web import keys
 from bot.web.auth import STAFF_ROLES, Unauthenticated, check_csrf, current_login, require_role
 from storage.models import User
 
@@ -28,7 +29,7 @@ async def staff(
     require_role(user, roles)
     if request.method not in ("GET", "HEAD"):
         check_csrf(login.csrf_token, await _csrf_from(request))
-    request["user"], request["csrf_token"] = user, login.csrf_token
+    request[keys.USER], request[keys.CSRF_TOKEN] = user, login.csrf_token
     return Staff(user, login.csrf_token)
 
 

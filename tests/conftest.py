@@ -1,0 +1,114 @@
+"""Shared fixtures: the encoder and the demo NLU model (trained once), databases on SQLite and
+on a real PostgreSQL server, and fully wired components for application tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bot.components import Components, build_kb, nlu_config, wire  # noqa: E402
+from bot.settings import Settings, load_settings  # noqa: E402
+from knowledge_base.index import KnowledgeBaseIndex  # noqa: E402
+from nlu.encoder import SentenceEncoder, load_encoder  # noqa: E402
+from nlu.model import NLUModel  # noqa: E402
+from nlu.training_data import read_training_data  # noqa: E402
+from storage import migrate  # noqa: E402
+from tests.servers import PostgresServer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return load_settings(ROOT / "config.yml")
+
+
+@pytest.fixture(scope="session")
+def encoder(base_settings: Settings) -> SentenceEncoder:
+    return load_encoder(base_settings.nlu.encoder)
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir(base_settings: Settings, encoder: SentenceEncoder, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo bot's NLU model, trained once for the whole run into a temporary folder."""
+    directory = tmp_path_factory.mktemp("nlu-model")
+    data = read_training_data(base_settings.resolve(base_settings.nlu.training_data))
+    NLUModel.train(data, nlu_config(base_settings), encoder).save(directory, data)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def demo_nlu(base_settings: Settings, encoder: SentenceEncoder, demo_model_dir: Path) -> NLUModel:
+    return NLUModel.load(demo_model_dir, nlu_config(base_settings), encoder)
+
+
+@pytest.fixture(scope="session")
+def demo_kb(base_settings: Settings, encoder: SentenceEncoder) -> KnowledgeBaseIndex:
+    index, errors = build_kb(base_settings, encoder)
+    assert errors == []
+    return index
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _fresh_postgres_url(server: PostgresServer) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(host="127.0.0.1", port=server.port, user="postgres")
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return server.url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A freshly migrated database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'helpline.db'}"
+    else:
+        url = await _fresh_postgres_url(request.getfixturevalue("postgres"))
+    await migrate.upgrade_async(url)
+    yield url
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'helpline.db'}"
+    await migrate.upgrade_async(url)
+    return url
+
+
+def settings_for(base: Settings, database_url: str, model_dir: Path) -> Settings:
+    nlu = base.nlu.model_copy(update={"model_dir": model_dir})
+    return base.model_copy(update={"database_url": database_url, "nlu": nlu})
+
+
+@pytest.fixture
+async def components(
+    base_settings: Settings, sqlite_url: str, demo_model_dir: Path, demo_nlu: NLUModel,
+    demo_kb: KnowledgeBaseIndex,
+) -> AsyncIterator[Components]:
+    """Everything the app needs, on a fresh SQLite database, with the queues synced."""
+    from actions.users import sync_queues  # noqa: PLC0415
+
+    settings = settings_for(base_settings, sqlite_url, demo_model_dir)
+    built = wire(settings, demo_nlu, demo_kb, b"test-secret")
+    async with built.db.session() as session, session.begin():
+        await sync_queues(session, [(q.name, q.skills) for q in settings.queues])
+    yield built
+    await built.db.dispose()
