@@ -31,8 +31,14 @@ tickets_app = typer.Typer(help="Tickets.", no_args_is_help=True)
 nlu_app = typer.Typer(help="The NLU pipeline.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo bot.", no_args_is_help=True)
-for name, sub in (("kb", kb_app), ("users", users_app), ("tickets", tickets_app),
-                  ("nlu", nlu_app), ("db", db_app), ("demo", demo_app)):
+for name, sub in (
+    ("kb", kb_app),
+    ("users", users_app),
+    ("tickets", tickets_app),
+    ("nlu", nlu_app),
+    ("db", db_app),
+    ("demo", demo_app),
+):
     app.add_typer(sub, name=name)
 
 console = Console(stderr=True)
@@ -108,7 +114,9 @@ def _train(settings: Settings, force: bool) -> None:
     except TrainingDataError as exc:
         raise _fail(str(exc)) from exc
     config = nlu_config(settings)
-    if not force and _up_to_date(model_dir, config.fingerprint(), data_fingerprint(data), read_metadata):
+    if not force and _up_to_date(
+        model_dir, config.fingerprint(), data_fingerprint(data), read_metadata
+    ):
         console.print(f"NLU model in {model_dir} is up to date")
         return
     encoder = load_encoder(settings.nlu.encoder)
@@ -125,7 +133,10 @@ def _up_to_date(model_dir: Path, config_print: str, data_print: str, read: Any) 
         meta = read(model_dir)
     except FileNotFoundError:
         return False
-    return bool(meta.get("config_fingerprint") == config_print and meta.get("data_fingerprint") == data_print)
+    return bool(
+        meta.get("config_fingerprint") == config_print
+        and meta.get("data_fingerprint") == data_print
+    )
 
 
 @kb_app.command("index")
@@ -159,7 +170,9 @@ def users_create(
     username: str,
     role: Annotated[str, typer.Option(help="agent, supervisor or admin")] = "agent",
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    queue: Annotated[list[str] | None, typer.Option(help="A queue the user works in (repeat).")] = None,
+    queue: Annotated[
+        list[str] | None, typer.Option(help="A queue the user works in (repeat).")
+    ] = None,
     password: Annotated[str | None, typer.Option(help="Prompted for when not given.")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
@@ -168,9 +181,7 @@ def users_create(
     secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     migrate.upgrade(settings.database_url)
     try:
-        asyncio.run(
-            _create_user(settings, username, name or username, role, secret, queue or [])
-        )
+        asyncio.run(_create_user(settings, username, name or username, role, secret, queue or []))
     except HelplineError as exc:
         raise _fail(exc.message) from exc
     console.print(f"created {role} {username}")
@@ -238,7 +249,8 @@ def nlu_parse(text: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
     settings = _settings(config)
     try:
         model = NLUModel.load(
-            settings.resolve(settings.nlu.model_dir), nlu_config(settings),
+            settings.resolve(settings.nlu.model_dir),
+            nlu_config(settings),
             load_encoder(settings.nlu.encoder),
         )
     except (FileNotFoundError, ModelMismatchError) as exc:
@@ -248,11 +260,22 @@ def nlu_parse(text: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
 
 @nlu_app.command("evaluate")
 def nlu_evaluate(
-    train_file: Annotated[Path | None, typer.Option("--train", help="Training data (YAML or CSV).")] = None,
-    test_file: Annotated[Path | None, typer.Option("--test", help="Test data; without it a held-out part of --train.")] = None,
-    holdout: Annotated[float, typer.Option(help="Share of --train held out when --test is not given.")] = 0.2,
-    oos_label: Annotated[str | None, typer.Option("--oos-label", help="Label of out-of-scope examples.")] = None,
-    threshold: Annotated[float | None, typer.Option(help="Confidence threshold (default: config.yml).")] = None,
+    train_file: Annotated[
+        Path | None, typer.Option("--train", help="Training data (YAML or CSV).")
+    ] = None,
+    test_file: Annotated[
+        Path | None,
+        typer.Option("--test", help="Test data; without it a held-out part of --train."),
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option(help="Share of --train held out when --test is not given.")
+    ] = 0.2,
+    oos_label: Annotated[
+        str | None, typer.Option("--oos-label", help="Label of out-of-scope examples.")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Confidence threshold (default: config.yml).")
+    ] = None,
     config: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonOption = False,
 ) -> None:
@@ -277,7 +300,12 @@ def nlu_evaluate(
         nlu_settings = replace(nlu_settings, confidence_threshold=threshold)
     with _progress("Training") as progress:
         result = evaluate(
-            train_data, test_data, nlu_settings, load_encoder(settings.nlu.encoder), oos_label, progress
+            train_data,
+            test_data,
+            nlu_settings,
+            load_encoder(settings.nlu.encoder),
+            oos_label,
+            progress,
         )
     if as_json:
         print(json.dumps(result))
@@ -299,7 +327,9 @@ def demo_prepare(config: ConfigOption = DEFAULT_CONFIG) -> None:
     console.print("\n[bold]Demo log-ins[/bold] (shown once; keep them):")
     for username, role, password in created:
         console.print(f"  {role:<11} {username:<8} password: {password}", highlight=False)
-    console.print("  console: http://127.0.0.1:8080/console   reports: http://127.0.0.1:8080/reports\n")
+    console.print(
+        "  console: http://127.0.0.1:8080/console   reports: http://127.0.0.1:8080/reports\n"
+    )
 
 
 async def _demo_users(settings: Settings) -> list[tuple[str, str, str]]:
@@ -309,12 +339,14 @@ async def _demo_users(settings: Settings) -> list[tuple[str, str, str]]:
             existing = set(await session.scalars(select(User.username)))
     finally:
         await db.dispose()
-    created = []
+    created: list[tuple[str, str, str]] = []
     for user in settings.demo.users:
         if user.username in existing:
             continue
         password = secrets.token_urlsafe(9)
-        await _create_user(settings, user.username, user.display_name, user.role, password, list(user.queues))
+        await _create_user(
+            settings, user.username, user.display_name, user.role, password, list(user.queues)
+        )
         created.append((user.username, user.role, password))
     return created
 

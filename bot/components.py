@@ -45,7 +45,9 @@ def secret_key(settings: Settings) -> bytes:
     return path.read_text(encoding="utf-8").strip().encode()
 
 
-def build_kb(settings: Settings, encoder: Encoder, progress: Progress | None = None) -> tuple[KnowledgeBaseIndex, list[str]]:
+def build_kb(
+    settings: Settings, encoder: Encoder, progress: Progress | None = None
+) -> tuple[KnowledgeBaseIndex, list[str]]:
     report = load_articles([settings.resolve(p) for p in settings.knowledge_base.sources])
     index = KnowledgeBaseIndex(
         report.articles, encoder, settings.knowledge_base.chunk_words, progress

@@ -95,8 +95,12 @@ class Engine:
                 session, inbound.channel, inbound.sender, inbound.display_name
             )
             message, new = await add_message(
-                session, conversation, "customer", text,
-                external_id=inbound.external_id, annotations=_annotations(parse),
+                session,
+                conversation,
+                "customer",
+                text,
+                external_id=inbound.external_id,
+                annotations=_annotations(parse),
             )
             if not new:
                 return await self._replayed(session, conversation, message)
@@ -105,7 +109,11 @@ class Engine:
         return turn
 
     async def _decide(
-        self, session: AsyncSession, conversation: Conversation, parse: Parse, turn: Turn,
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        parse: Parse,
+        turn: Turn,
     ) -> None:
         if conversation.status in ("waiting", "with_agent"):
             return  # a person has the conversation: the bot stays silent and relays
@@ -127,13 +135,20 @@ class Engine:
         """After resolution: the survey question, shown as rating buttons where the channel can."""
         conversation = await get_conversation(session, conversation_id)
         message, _ = await add_message(
-            session, conversation, "bot", self.settings.csat.question,
+            session,
+            conversation,
+            "bot",
+            self.settings.csat.question,
             extras={"csat_request": True},
         )
         return message
 
     async def _answer_or_rephrase(
-        self, session: AsyncSession, conversation: Conversation, parse: Parse, turn: Turn,
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        parse: Parse,
+        turn: Turn,
     ) -> None:
         threshold = self.settings.knowledge_base.answer_threshold
         answer = await asyncio.to_thread(draft_answer, parse.text, self.kb, threshold)
@@ -141,7 +156,10 @@ class Engine:
             conversation.unclear_count = 0
             citations = [{"title": c.title, "url": c.url} for c in answer.citations]
             await self._say(
-                session, conversation, answer.text, turn,
+                session,
+                conversation,
+                answer.text,
+                turn,
                 extras={"citations": citations, "confidence": answer.confidence},
             )
             return
@@ -155,24 +173,37 @@ class Engine:
         await self._say(session, conversation, rephrase, turn, extras={"buttons": buttons})
 
     async def _handoff(
-        self, session: AsyncSession, conversation: Conversation, intent: str, text: str,
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        intent: str,
+        text: str,
         turn: Turn,
     ) -> None:
         topic = intent if intent in self._queues else conversation.last_intent
         queue = choose_queue(topic, self._queues, self.settings.routing.default_queue)
         result = await handoff(
-            session, conversation, queue, subject=text, category=topic,
+            session,
+            conversation,
+            queue,
+            subject=text,
+            category=topic,
             minutes_per_ticket=self.settings.routing.minutes_per_waiting_ticket,
         )
         wait = result.wait_minutes
         reply = self.settings.dialogue.responses["handoff"].format(
-            queue=queue, ticket=result.ticket.id,
+            queue=queue,
+            ticket=result.ticket.id,
             wait=f"{wait} minute" if wait == 1 else f"{wait} minutes",
         )
         await self._say(session, conversation, reply, turn)
 
     async def _rated_by_text(
-        self, session: AsyncSession, conversation: Conversation, text: str, turn: Turn,
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        text: str,
+        turn: Turn,
     ) -> bool:
         """On channels without buttons the customer answers the survey with a digit."""
         if text not in {"1", "2", "3", "4", "5"}:
@@ -182,7 +213,11 @@ class Engine:
         return True
 
     async def _say(
-        self, session: AsyncSession, conversation: Conversation, text: str, turn: Turn,
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        text: str,
+        turn: Turn,
         extras: dict[str, Any] | None = None,
     ) -> None:
         message, _ = await add_message(session, conversation, "bot", text, extras=extras)

@@ -93,7 +93,9 @@ async def publish_changes(
                 {"kind": "status", "status": conversation.status},
             )
         for ticket in tickets:
-            hub.publish(CONSOLE, {"kind": "ticket", "scope": _scope(ticket), "data": ticket_json(ticket)})
+            hub.publish(
+                CONSOLE, {"kind": "ticket", "scope": _scope(ticket), "data": ticket_json(ticket)}
+            )
         for message in messages:
             await _publish_message(session, hub, message, csat_question)
 

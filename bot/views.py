@@ -48,10 +48,18 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "status": ticket.status,
         "priority": ticket.priority,
         "queue": ticket.queue.name,
-        "assignee": {"id": assignee.id, "username": assignee.username,
-                     "display_name": assignee.display_name} if assignee else None,
-        "customer": {"id": customer.id, "display_name": customer.display_name,
-                     "channel": ticket.conversation.channel},
+        "assignee": {
+            "id": assignee.id,
+            "username": assignee.username,
+            "display_name": assignee.display_name,
+        }
+        if assignee
+        else None,
+        "customer": {
+            "id": customer.id,
+            "display_name": customer.display_name,
+            "channel": ticket.conversation.channel,
+        },
         "intent": ticket.category,
         "created_at": iso(ticket.created_at),
         "first_response_at": iso(ticket.first_response_at),

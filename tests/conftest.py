@@ -13,14 +13,14 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.components import Components, build_kb, nlu_config, wire  # noqa: E402
-from bot.settings import Settings, load_settings  # noqa: E402
-from knowledge_base.index import KnowledgeBaseIndex  # noqa: E402
-from nlu.encoder import SentenceEncoder, load_encoder  # noqa: E402
-from nlu.model import NLUModel  # noqa: E402
-from nlu.training_data import read_training_data  # noqa: E402
-from storage import migrate  # noqa: E402
-from tests.servers import PostgresServer  # noqa: E402
+from bot.components import Components, build_kb, nlu_config, wire
+from bot.settings import Settings, load_settings
+from knowledge_base.index import KnowledgeBaseIndex
+from nlu.encoder import SentenceEncoder, load_encoder
+from nlu.model import NLUModel
+from nlu.training_data import read_training_data
+from storage import migrate
+from tests.servers import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,9 @@ def encoder(base_settings: Settings) -> SentenceEncoder:
 
 
 @pytest.fixture(scope="session")
-def demo_model_dir(base_settings: Settings, encoder: SentenceEncoder, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_model_dir(
+    base_settings: Settings, encoder: SentenceEncoder, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """The demo bot's NLU model, trained once for the whole run into a temporary folder."""
     directory = tmp_path_factory.mktemp("nlu-model")
     data = read_training_data(base_settings.resolve(base_settings.nlu.training_data))
@@ -100,7 +102,10 @@ def settings_for(base: Settings, database_url: str, model_dir: Path) -> Settings
 
 @pytest.fixture
 async def components(
-    base_settings: Settings, sqlite_url: str, demo_model_dir: Path, demo_nlu: NLUModel,
+    base_settings: Settings,
+    sqlite_url: str,
+    demo_model_dir: Path,
+    demo_nlu: NLUModel,
     demo_kb: KnowledgeBaseIndex,
 ) -> AsyncIterator[Components]:
     """Everything the app needs, on a fresh SQLite database, with the queues synced."""

@@ -21,7 +21,9 @@ async def webhook(request: web.Request) -> web.Response:
     body = await json_object(request)
     sender = body.get("sender")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER:
-        raise InvalidInput(f"`sender` must be a non-empty string of at most {MAX_SENDER} characters")
+        raise InvalidInput(
+            f"`sender` must be a non-empty string of at most {MAX_SENDER} characters"
+        )
     message_id = body.get("message_id")
     if message_id is not None and not isinstance(message_id, str | int):
         raise InvalidInput("`message_id`, when given, must be a string or a number")

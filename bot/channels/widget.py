@@ -148,7 +148,9 @@ class WidgetSession:
             elif update["kind"] == "status":
                 await self.socket.send_json({"type": "status", "status": update["status"]})
             elif update["kind"] == "csat_request":
-                await self.socket.send_json({"type": "csat_request", "question": update["question"]})
+                await self.socket.send_json(
+                    {"type": "csat_request", "question": update["question"]}
+                )
 
     async def _send_message(self, message: Message | dict[str, Any]) -> None:
         data = self._seen(message) if isinstance(message, Message) else _public(message)

@@ -619,14 +619,17 @@
     showError(text);
   }
 
+  function clearError() {
+    clearTimeout(state.errorTimer);
+    ui.alert.textContent = '';
+    ui.alert.classList.remove('hlw-alert-on');
+  }
+
   function showError(text) {
     ui.alert.textContent = text;
     ui.alert.classList.add('hlw-alert-on');
     clearTimeout(state.errorTimer);
-    state.errorTimer = setTimeout(function () {
-      ui.alert.textContent = '';
-      ui.alert.classList.remove('hlw-alert-on');
-    }, 10000);
+    state.errorTimer = setTimeout(clearError, 10000);
   }
 
   /* ── Sending ────────────────────────────────────────────────────────── */
@@ -642,6 +645,7 @@
 
   function sendText(text, label) {
     start();
+    clearError();
     var item = { clientId: uuid(), text: text, label: label, node: null, state: 'pending' };
     item.node = renderMessage({ sender: 'customer', text: text }, 'pending');
     item.node.setAttribute('data-client-id', item.clientId);

@@ -57,7 +57,9 @@ async def end_session(session: AsyncSession, token: str) -> None:
     await session.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))
 
 
-async def current_login(session: AsyncSession, request: web.Request) -> tuple[User, LoginSession] | None:
+async def current_login(
+    session: AsyncSession, request: web.Request
+) -> tuple[User, LoginSession] | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -70,8 +72,13 @@ async def current_login(session: AsyncSession, request: web.Request) -> tuple[Us
 
 def set_session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=request.secure,
-        max_age=int(SESSION_LIFETIME.total_seconds()), path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=request.secure,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
     )
 
 

@@ -47,7 +47,9 @@ async def list_tickets(request: web.Request) -> web.Response:
             query = query.where(Ticket.assignee_id.is_(None), Ticket.status.in_(("new", "open")))
         elif view == "queue":
             query = query.where(Ticket.queue_id.in_([q.id for q in me.queues]))
-        tickets = [t for t in await session.scalars(query) if can_see_ticket(me, t.queue_id, t.assignee_id)]
+        tickets = [
+            t for t in await session.scalars(query) if can_see_ticket(me, t.queue_id, t.assignee_id)
+        ]
         return web.json_response({"tickets": [ticket_json(t) for t in tickets]})
 
 
@@ -79,8 +81,11 @@ async def show_conversation(request: web.Request) -> web.Response:
         messages = await transcript(session, conversation.id)
         return web.json_response(
             {
-                "conversation": {"id": conversation.id, "status": conversation.status,
-                                 "channel": conversation.channel},
+                "conversation": {
+                    "id": conversation.id,
+                    "status": conversation.status,
+                    "channel": conversation.channel,
+                },
                 "tickets": [ticket_json(t) for t in visible],
                 "messages": [message_json(m, with_nlu=True) for m in messages],
             }

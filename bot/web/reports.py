@@ -25,7 +25,9 @@ async def reports_page(request: web.Request) -> web.Response:
         events = [_record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
         names = {u.id: u.display_name for u in await session.scalars(select(User))}
     report = quality_report(events)
-    agents = [_row(names.get(agent_id, f"#{agent_id}"), row) for agent_id, row in report.by_agent.items()]
+    agents = [
+        _row(names.get(agent_id, f"#{agent_id}"), row) for agent_id, row in report.by_agent.items()
+    ]
     queues = [_row(name, row) for name, row in sorted(report.by_queue.items())]
     agents.sort(key=lambda r: r["name"])
     context = {

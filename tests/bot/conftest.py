@@ -20,7 +20,9 @@ Client = TestClient  # type: ignore[type-arg]  # aiohttp's TestClient generics a
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Awaitable[Client]], components: Components) -> Client:
+async def client(
+    aiohttp_client: Callable[..., Awaitable[Client]], components: Components
+) -> Client:
     return await aiohttp_client(create_app(components))
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from tests.bot.conftest import PASSWORD, Client, login
 
 
-async def test_wrong_password_is_refused_with_a_clear_message(client: Client, users: dict[str, int]) -> None:
+async def test_wrong_password_is_refused_with_a_clear_message(
+    client: Client, users: dict[str, int]
+) -> None:
     page = await client.get("/login")
     token = (await page.text()).split('name="csrf_token" value="')[1].split('"')[0]
     response = await client.post(
-        "/login", data={"username": "ada", "password": "not it", "csrf_token": token},
+        "/login",
+        data={"username": "ada", "password": "not it", "csrf_token": token},
         allow_redirects=False,
     )
     assert response.status == 401
@@ -17,18 +20,23 @@ async def test_wrong_password_is_refused_with_a_clear_message(client: Client, us
     assert "helpline_session" not in response.cookies
 
 
-async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client: Client, users: dict[str, int]) -> None:
+async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(
+    client: Client, users: dict[str, int]
+) -> None:
     page = await client.get("/login")
     token = (await page.text()).split('name="csrf_token" value="')[1].split('"')[0]
     response = await client.post(
-        "/login", data={"username": "nobody", "password": PASSWORD, "csrf_token": token},
+        "/login",
+        data={"username": "nobody", "password": PASSWORD, "csrf_token": token},
         allow_redirects=False,
     )
     assert response.status == 401
     assert "Wrong username or password" in await response.text()
 
 
-async def test_login_without_the_form_token_is_refused(client: Client, users: dict[str, int]) -> None:
+async def test_login_without_the_form_token_is_refused(
+    client: Client, users: dict[str, int]
+) -> None:
     response = await client.post(
         "/login", data={"username": "ada", "password": PASSWORD}, allow_redirects=False
     )
@@ -44,7 +52,9 @@ async def test_console_needs_a_login(client: Client) -> None:
     assert (await api.json())["error"]["code"] == "unauthenticated"
 
 
-async def test_reports_are_for_supervisors_not_agents(client: Client, users: dict[str, int]) -> None:
+async def test_reports_are_for_supervisors_not_agents(
+    client: Client, users: dict[str, int]
+) -> None:
     await login(client, "ada")
     assert (await client.get("/reports")).status == 403
     client.session.cookie_jar.clear()

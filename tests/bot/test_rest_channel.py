@@ -16,8 +16,12 @@ async def _count(components: Components, model: type) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_a_shipping_question_is_answered_from_the_kb_with_its_citation(client: Client) -> None:
-    response = await client.post(WEBHOOK, json={"sender": "c1", "message": "how long does shipping to Germany take?"})
+async def test_a_shipping_question_is_answered_from_the_kb_with_its_citation(
+    client: Client,
+) -> None:
+    response = await client.post(
+        WEBHOOK, json={"sender": "c1", "message": "how long does shipping to Germany take?"}
+    )
     assert response.status == 200
     replies = await response.json()
     assert len(replies) == 1
@@ -28,8 +32,12 @@ async def test_a_shipping_question_is_answered_from_the_kb_with_its_citation(cli
     ]
 
 
-async def test_a_double_charge_creates_a_billing_ticket(client: Client, components: Components) -> None:
-    response = await client.post(WEBHOOK, json={"sender": "c2", "message": "I was charged twice, I want a refund"})
+async def test_a_double_charge_creates_a_billing_ticket(
+    client: Client, components: Components
+) -> None:
+    response = await client.post(
+        WEBHOOK, json={"sender": "c2", "message": "I was charged twice, I want a refund"}
+    )
     replies = await response.json()
     assert "billing" in replies[0]["text"]
     async with components.db.session() as session:
@@ -44,7 +52,9 @@ async def test_an_intent_trigger_runs_that_intent(client: Client, components: Co
     assert await _count(components, Ticket) == 1
 
 
-async def test_a_repeated_message_id_is_stored_once_and_answered_the_same(client: Client, components: Components) -> None:
+async def test_a_repeated_message_id_is_stored_once_and_answered_the_same(
+    client: Client, components: Components
+) -> None:
     body = {"sender": "c4", "message": "hello there", "message_id": "m-1"}
     first = await (await client.post(WEBHOOK, json=body)).json()
     stored = await _count(components, Message)
@@ -53,7 +63,9 @@ async def test_a_repeated_message_id_is_stored_once_and_answered_the_same(client
     assert await _count(components, Message) == stored
 
 
-async def test_bad_input_gets_a_clear_error_and_stores_nothing(client: Client, components: Components) -> None:
+async def test_bad_input_gets_a_clear_error_and_stores_nothing(
+    client: Client, components: Components
+) -> None:
     cases = [
         (b"{not json", "not valid JSON"),
         (b"[1, 2]", "JSON object"),
@@ -65,7 +77,9 @@ async def test_bad_input_gets_a_clear_error_and_stores_nothing(client: Client, c
         (b'{"sender": "x", "message": "' + b"a" * 100_000 + b'"}', "at most"),
     ]
     for body, expected in cases:
-        response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
+        response = await client.post(
+            WEBHOOK, data=body, headers={"Content-Type": "application/json"}
+        )
         assert response.status == 400, body[:40]
         error = (await response.json())["error"]
         assert error["code"] == "invalid_input"
@@ -75,7 +89,9 @@ async def test_bad_input_gets_a_clear_error_and_stores_nothing(client: Client, c
 
 
 async def test_model_parse_speaks_rasas_shape(client: Client) -> None:
-    response = await client.post("/model/parse", json={"text": "how long does shipping to Germany take?"})
+    response = await client.post(
+        "/model/parse", json={"text": "how long does shipping to Germany take?"}
+    )
     body = await response.json()
     assert body["text"] == "how long does shipping to Germany take?"
     assert body["intent"]["name"] == "shipping_info"

@@ -13,17 +13,23 @@ from storage.models import CsatResponse, Message
 from tests.bot.conftest import Client, login
 
 
-async def _receive(socket: ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:
+async def _receive(
+    socket: ClientWebSocketResponse, kind: str
+) -> dict[str, Any]:
     """The next frame of `kind`, skipping others."""
+
     async def wait() -> dict[str, Any]:
         while True:
             frame = await socket.receive_json()
             if frame["type"] == kind:
                 return frame
-    return await asyncio.wait_for(wait(), timeout)
+
+    return await asyncio.wait_for(wait(), 10)
 
 
-async def _hello(client: Client, token: str | None = None) -> tuple[ClientWebSocketResponse, dict[str, Any]]:
+async def _hello(
+    client: Client, token: str | None = None
+) -> tuple[ClientWebSocketResponse, dict[str, Any]]:
     socket = await client.ws_connect("/ws/widget")
     await socket.send_json({"type": "hello", "token": token})
     return socket, await _receive(socket, "welcome")
@@ -32,7 +38,9 @@ async def _hello(client: Client, token: str | None = None) -> tuple[ClientWebSoc
 async def test_widget_answers_and_resumes_the_conversation_with_its_token(client: Client) -> None:
     socket, welcome = await _hello(client)
     assert welcome["conversation_id"] is None and welcome["messages"] == []
-    await socket.send_json({"type": "message", "text": "how long does shipping to Germany take?", "client_id": "a1"})
+    await socket.send_json(
+        {"type": "message", "text": "how long does shipping to Germany take?", "client_id": "a1"}
+    )
     ack = await _receive(socket, "ack")
     assert ack["client_id"] == "a1" and ack["message"]["sender"] == "customer"
     reply = await _receive(socket, "message")
@@ -55,12 +63,16 @@ async def test_widget_resent_message_is_stored_once(client: Client, components: 
         await socket.send_json({"type": "message", "text": "hi", "client_id": "same"})
         await _receive(socket, "ack")
     async with components.db.session() as session:
-        customer = await session.scalar(select(func.count()).select_from(Message).where(Message.sender == "customer"))
+        customer = await session.scalar(
+            select(func.count()).select_from(Message).where(Message.sender == "customer")
+        )
     assert customer == 1
     await socket.close()
 
 
-async def test_widget_bad_frames_get_errors_and_the_socket_stays_usable(client: Client, components: Components) -> None:
+async def test_widget_bad_frames_get_errors_and_the_socket_stays_usable(
+    client: Client, components: Components
+) -> None:
     socket = await client.ws_connect("/ws/widget")
     await socket.send_json({"type": "message", "text": "hi"})
     assert "hello" in (await _receive(socket, "error"))["message"]
@@ -84,9 +96,13 @@ async def test_widget_bad_frames_get_errors_and_the_socket_stays_usable(client: 
     await socket.close()
 
 
-async def test_handoff_take_reply_resolve_and_rate(client: Client, components: Components, users: dict[str, int]) -> None:
+async def test_handoff_take_reply_resolve_and_rate(
+    client: Client, components: Components, users: dict[str, int]
+) -> None:
     socket, _ = await _hello(client)
-    await socket.send_json({"type": "message", "text": "I was charged twice, I want a refund", "client_id": "h1"})
+    await socket.send_json(
+        {"type": "message", "text": "I was charged twice, I want a refund", "client_id": "h1"}
+    )
     reply = await _receive(socket, "message")
     assert "billing" in reply["message"]["text"]
 
@@ -100,7 +116,11 @@ async def test_handoff_take_reply_resolve_and_rate(client: Client, components: C
     first = detail["messages"][0]
     assert first["nlu"]["intent"] in {"billing_issue", "refund_request"}
 
-    posted = await client.post(f"/api/console/tickets/{ticket_id}/messages", json={"text": "Sorry! Refunding now."}, headers=headers)
+    posted = await client.post(
+        f"/api/console/tickets/{ticket_id}/messages",
+        json={"text": "Sorry! Refunding now."},
+        headers=headers,
+    )
     assert posted.status == 201
     live = await _receive(socket, "message")
     while live["message"]["sender"] != "agent":
@@ -121,7 +141,9 @@ async def test_handoff_take_reply_resolve_and_rate(client: Client, components: C
     await socket.close()
 
 
-async def test_console_errors_for_unknown_or_malformed_ids(client: Client, users: dict[str, int]) -> None:
+async def test_console_errors_for_unknown_or_malformed_ids(
+    client: Client, users: dict[str, int]
+) -> None:
     csrf = await login(client, "ada")
     missing = await client.get("/api/console/tickets/999")
     assert missing.status == 404
@@ -129,12 +151,19 @@ async def test_console_errors_for_unknown_or_malformed_ids(client: Client, users
     assert (await client.get("/api/console/conversations/424242")).status == 404
     assert (await client.get("/api/console/tickets/abc")).status == 400
     assert (await client.get("/api/console/tickets?view=everything")).status == 400
-    bad = await client.post("/api/console/tickets/999/messages", data=b"{", headers={"X-CSRF-Token": csrf})
+    bad = await client.post(
+        "/api/console/tickets/999/messages", data=b"{", headers={"X-CSRF-Token": csrf}
+    )
     assert bad.status == 400
 
 
-async def test_agents_only_see_tickets_of_their_queues(client: Client, users: dict[str, int]) -> None:
-    first = await client.post("/webhooks/rest/webhook", json={"sender": "z", "message": "I was charged twice, I want a refund"})
+async def test_agents_only_see_tickets_of_their_queues(
+    client: Client, users: dict[str, int]
+) -> None:
+    first = await client.post(
+        "/webhooks/rest/webhook",
+        json={"sender": "z", "message": "I was charged twice, I want a refund"},
+    )
     assert first.status == 200
     await login(client, "grace")  # orders only
     assert (await (await client.get("/api/console/tickets?view=all")).json())["tickets"] == []

@@ -36,15 +36,23 @@ def environment(tmp_path: Path, demo_model_dir: Path) -> tuple[Path, dict[str, s
     config["knowledge_base"]["sources"] = [str(ROOT / "knowledge_base/articles")]
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(config))
-    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
-               HELPLINE_SECRET="e2e-secret", HF_HUB_OFFLINE="1")
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
+        HELPLINE_SECRET="e2e-secret",
+        HF_HUB_OFFLINE="1",
+    )
     return path, env
 
 
 def cli(args: list[str], config: Path, env: dict[str, str]) -> str:
     result = subprocess.run(
-        [*HELPLINE, *args, "--config", str(config)], env=env, capture_output=True, text=True,
-        timeout=120, check=False,
+        [*HELPLINE, *args, "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -54,13 +62,19 @@ def cli(args: list[str], config: Path, env: dict[str, str]) -> str:
 def server(environment: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[str]:
     config, env = environment
     for username, role, queue in [("ada", "agent", "billing"), ("sam", "supervisor", "billing")]:
-        cli(["users", "create", username, "--role", role, "--queue", queue, "--password", PASSWORD], config, env)
+        cli(
+            ["users", "create", username, "--role", role, "--queue", queue, "--password", PASSWORD],
+            config,
+            env,
+        )
     port = free_port()
     log = tmp_path / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [*HELPLINE, "serve", "--port", str(port), "--config", str(config)], env=env,
-            stdout=output, stderr=subprocess.STDOUT,
+            [*HELPLINE, "serve", "--port", str(port), "--config", str(config)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -93,12 +107,15 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def receive(socket: aiohttp.ClientWebSocketResponse, kind: str, **match: Any) -> dict[str, Any]:
+async def receive(
+    socket: aiohttp.ClientWebSocketResponse, kind: str, **match: Any
+) -> dict[str, Any]:
     async def wait() -> dict[str, Any]:
         while True:
             frame = await socket.receive_json()
             if frame["type"] == kind and all(_get(frame, k) == v for k, v in match.items()):
                 return frame
+
     return await asyncio.wait_for(wait(), 15)
 
 
@@ -132,7 +149,13 @@ async def test_customer_conversation_end_to_end(
         widget = await customer.ws_connect(f"{ws_url}/ws/widget")
         await widget.send_json({"type": "hello", "token": None})
         await receive(widget, "welcome")
-        await widget.send_json({"type": "message", "text": "how long does shipping to Germany take?", "client_id": "c1"})
+        await widget.send_json(
+            {
+                "type": "message",
+                "text": "how long does shipping to Germany take?",
+                "client_id": "c1",
+            }
+        )
         answer = (await receive(widget, "message", message__sender="bot"))["message"]
         assert "Germany" in answer["text"]
         citation = answer["citations"][0]
@@ -140,7 +163,9 @@ async def test_customer_conversation_end_to_end(
         assert article.status == 200 and citation["title"] in await article.text()
 
         # ... then wants a refund: ticket in billing, told a person is coming and the wait
-        await widget.send_json({"type": "message", "text": "I was charged twice, I want a refund", "client_id": "c2"})
+        await widget.send_json(
+            {"type": "message", "text": "I was charged twice, I want a refund", "client_id": "c2"}
+        )
         handoff = (await receive(widget, "message", message__sender="bot"))["message"]["text"]
         assert "billing" in handoff and re.search(r"about \d+ minutes?", handoff)
 
@@ -148,7 +173,9 @@ async def test_customer_conversation_end_to_end(
         csrf = await log_in(http, server, "ada")
         headers = {"X-CSRF-Token": csrf}
         console = await http.ws_connect(f"{ws_url}/ws/console")
-        tickets = (await (await http.get(f"{server}/api/console/tickets?view=queue")).json())["tickets"]
+        tickets = (await (await http.get(f"{server}/api/console/tickets?view=queue")).json())[
+            "tickets"
+        ]
         assert [(t["queue"], t["intent"]) for t in tickets] == [("billing", tickets[0]["intent"])]
         ticket_id = tickets[0]["id"]
         detail = await (await http.get(f"{server}/api/console/tickets/{ticket_id}")).json()
@@ -162,16 +189,26 @@ async def test_customer_conversation_end_to_end(
         await receive(widget, "status", status="with_agent")
 
         # ... and they chat live, both ways, without reloading
-        await http.post(f"{server}/api/console/tickets/{ticket_id}/messages", json={"text": "Hi, I'm Ada. Let me check."}, headers=headers)
+        await http.post(
+            f"{server}/api/console/tickets/{ticket_id}/messages",
+            json={"text": "Hi, I'm Ada. Let me check."},
+            headers=headers,
+        )
         live = await receive(widget, "message", message__sender="agent")
         assert live["message"]["text"] == "Hi, I'm Ada. Let me check."
-        await widget.send_json({"type": "message", "text": "thanks, it was order AF-123456", "client_id": "c3"})
+        await widget.send_json(
+            {"type": "message", "text": "thanks, it was order AF-123456", "client_id": "c3"}
+        )
         relayed = await receive(console, "message", ticket_id=ticket_id, message__sender="customer")
         assert relayed["message"]["text"] == "thanks, it was order AF-123456"
-        assert {"entity": "order_number", "value": "AF-123456"} in relayed["message"]["nlu"]["entities"]
+        assert {"entity": "order_number", "value": "AF-123456"} in relayed["message"]["nlu"][
+            "entities"
+        ]
 
         # ... and resolve it; 4. the customer is asked to rate and answers
-        resolved = await http.post(f"{server}/api/console/tickets/{ticket_id}/resolve", headers=headers)
+        resolved = await http.post(
+            f"{server}/api/console/tickets/{ticket_id}/resolve", headers=headers
+        )
         assert (await resolved.json())["ticket"]["status"] == "resolved"
         await receive(widget, "csat_request")
         await widget.send_json({"type": "rating", "rating": 4})
@@ -191,4 +228,6 @@ async def test_customer_conversation_end_to_end(
     # the CLI reads the same database
     config, env = environment
     listed = json.loads(cli(["tickets", "list", "--json"], config, env))["tickets"]
-    assert [(t["id"], t["status"], t["queue"]) for t in listed] == [(ticket_id, "resolved", "billing")]
+    assert [(t["id"], t["status"], t["queue"]) for t in listed] == [
+        (ticket_id, "resolved", "billing")
+    ]
