@@ -14,7 +14,7 @@ from nlu.encoder import Vectors
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    c: float = 8.0
+    c: float = 4.0
     max_iter: int = 2000
 
     def as_dict(self) -> dict[str, float | int]:
@@ -42,14 +42,15 @@ class IntentClassifier:
         if len(classes) == 2:  # scikit-learn stores one row for two classes: make it a softmax
             weights = np.vstack([-weights[0] / 2, weights[0] / 2])
             bias = np.array([-bias[0] / 2, bias[0] / 2])
-        return cls(list(model.classes_), weights.astype(np.float32), bias.astype(np.float32))
+        labels_ = [str(label) for label in model.classes_]  # numpy str_ would leak into parses
+        return cls(labels_, weights.astype(np.float32), bias.astype(np.float32))
 
     def predict(self, vectors: Vectors) -> npt.NDArray[np.float32]:
         """Probabilities, one row per vector and one column per label."""
-        logits = vectors @ self._weights.T + self._bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+        logits: npt.NDArray[np.float32] = vectors @ self._weights.T + self._bias
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities: npt.NDArray[np.float32] = exp / exp.sum(axis=1, keepdims=True)
+        return probabilities.astype(np.float32)
 
     def save(self, path: Path) -> None:
         np.savez(path, weights=self._weights, bias=self._bias, labels=np.array(self.labels))
