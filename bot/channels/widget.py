@@ -54,6 +54,8 @@ class WidgetSession:
         self.conversation_id: int | None = None
         self.updates: asyncio.Queue[Payload] = asyncio.Queue()
         self.sent: set[int] = set()
+        # Held while a message is handled, so its ack goes out before the replies it caused.
+        self.turn_lock = asyncio.Lock()
 
     async def run(self) -> None:
         forward = asyncio.create_task(self._forward())
@@ -120,13 +122,14 @@ class WidgetSession:
         if not isinstance(text, str):
             raise InvalidInput("`text` must be a string")
         inbound = InboundMessage(CHANNEL, self.visitor, text, external_id=client_id)
-        turn = await self.components.engine.handle(inbound)
-        self._follow(turn.conversation_id)
-        await self.socket.send_json(
-            {"type": "ack", "client_id": client_id, "message": self._seen(turn.message)}
-        )
-        for reply in turn.replies:
-            await self._send_message(reply)
+        async with self.turn_lock:
+            turn = await self.components.engine.handle(inbound)
+            self._follow(turn.conversation_id)
+            await self.socket.send_json(
+                {"type": "ack", "client_id": client_id, "message": self._seen(turn.message)}
+            )
+            for reply in turn.replies:
+                await self._send_message(reply)
 
     async def _rating(self, rating: object, comment: object) -> None:
         if comment is not None and not isinstance(comment, str):
@@ -143,14 +146,16 @@ class WidgetSession:
     async def _forward(self) -> None:
         while True:
             update = await self.updates.get()
-            if update["kind"] == "message" and update["message"]["sender"] != "customer":
-                await self._send_message(update["message"])
-            elif update["kind"] == "status":
-                await self.socket.send_json({"type": "status", "status": update["status"]})
-            elif update["kind"] == "csat_request":
-                await self.socket.send_json(
-                    {"type": "csat_request", "question": update["question"]}
-                )
+            async with self.turn_lock:
+                await self._deliver(update)
+
+    async def _deliver(self, update: Payload) -> None:
+        if update["kind"] == "message" and update["message"]["sender"] != "customer":
+            await self._send_message(update["message"])
+        elif update["kind"] == "status":
+            await self.socket.send_json({"type": "status", "status": update["status"]})
+        elif update["kind"] == "csat_request":
+            await self.socket.send_json({"type": "csat_request", "question": update["question"]})
 
     async def _send_message(self, message: Message | dict[str, Any]) -> None:
         data = self._seen(message) if isinstance(message, Message) else _public(message)

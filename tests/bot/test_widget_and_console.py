@@ -103,6 +103,10 @@ async def test_handoff_take_reply_resolve_and_rate(
     await socket.send_json(
         {"type": "message", "text": "I was charged twice, I want a refund", "client_id": "h1"}
     )
+    kinds = []
+    while "ack" not in kinds:
+        kinds.append((await socket.receive_json())["type"])
+    assert "message" not in kinds  # the customer's own message is confirmed before any reply
     reply = await _receive(socket, "message")
     assert "billing" in reply["message"]["text"]
 
