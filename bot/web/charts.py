@@ -12,21 +12,21 @@ CHART_WIDTH = 520
 def bar_chart(
     title: str, rows: list[tuple[str, float | None]], unit: str = "", maximum: float | None = None
 ) -> str:
-    """A horizontal bar chart; rows without a value show a dash instead of a bar."""
+    """A horizontal bar chart (its title is for screen readers; the page shows its own heading);
+    rows without a value show a dash instead of a bar."""
     values = [v for _, v in rows if v is not None]
     top = maximum if maximum is not None else max(values, default=0.0) or 1.0
-    height = BAR_HEIGHT * max(len(rows), 1) + 36
+    height = BAR_HEIGHT * max(len(rows), 1) + 12
     span = CHART_WIDTH - LABEL_WIDTH - 60
     parts = [
         f'<svg class="chart" role="img" aria-label="{escape(title)}" '
         f'viewBox="0 0 {CHART_WIDTH} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
-        f'<text x="0" y="16" font-size="14" font-weight="600">{escape(title)}</text>',
     ]
     if not rows:
-        parts.append('<text x="0" y="44" font-size="13" fill="#667">No data yet</text>')
+        parts.append('<text x="0" y="20" font-size="13" fill="#667">No data yet</text>')
     for i, (label, value) in enumerate(rows):
-        y = 30 + i * BAR_HEIGHT
+        y = 4 + i * BAR_HEIGHT
         parts.append(f'<text x="0" y="{y + 16}" font-size="13">{escape(label[:20])}</text>')
         if value is None:
             parts.append(
