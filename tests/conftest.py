@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -20,7 +21,7 @@ from nlu.encoder import SentenceEncoder, load_encoder
 from nlu.model import NLUModel
 from nlu.training_data import read_training_data
 from storage import migrate
-from tests.servers import PostgresServer
+from tests.servers import HelplineServer, PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,3 +118,42 @@ async def components(
         await sync_queues(session, [(q.name, q.skills) for q in settings.queues])
     yield built
     await built.db.dispose()
+
+
+SERVER_PASSWORD = "e2e-password-123"
+
+
+@pytest.fixture
+def helpline_server(tmp_path: Path, demo_model_dir: Path) -> Iterator[HelplineServer]:
+    """`helpline serve` on a fresh SQLite database, with the session's trained model, an agent
+    `ada` in billing and a supervisor `sam` (both with SERVER_PASSWORD)."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["nlu"]["training_data"] = str(ROOT / "data/nlu.yml")
+    config["nlu"]["model_dir"] = str(demo_model_dir)
+    config["knowledge_base"]["sources"] = [str(ROOT / "knowledge_base/articles")]
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config))
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'server.db'}",
+        HELPLINE_SECRET="e2e-secret",
+        HF_HUB_OFFLINE="1",
+    )
+    server = HelplineServer(path, env, tmp_path / "server.log")
+    for username, role in [("ada", "agent"), ("sam", "supervisor")]:
+        server.cli(
+            "users",
+            "create",
+            username,
+            "--role",
+            role,
+            "--queue",
+            "billing",
+            "--password",
+            SERVER_PASSWORD,
+        )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

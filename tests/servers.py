@@ -1,13 +1,18 @@
-"""Real servers for the tests: a throw-away PostgreSQL cluster started from Debian's binaries."""
+"""Real servers for the tests: a throw-away PostgreSQL cluster started from Debian's binaries,
+and `helpline serve` itself."""
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -72,3 +77,66 @@ class PostgresServer:
             self._run([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+class HelplineServer:
+    """A real `helpline serve` process on a free port, with its own config and database."""
+
+    def __init__(self, config: Path, env: dict[str, str], log: Path) -> None:
+        self.config, self.env, self.log = config, env, log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        """Run a `helpline` command against the same config and database."""
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *args, "--config", str(self.config)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"helpline {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def start(self) -> HelplineServer:
+        with self.log.open("w") as output:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--config",
+                    str(self.config),
+                ],
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise AssertionError(f"server exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if json.load(response)["status"] == "ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError("server did not become healthy in 120 s")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=30)

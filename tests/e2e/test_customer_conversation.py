@@ -6,99 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-import yaml
 
-from tests.servers import free_port
+from tests.conftest import SERVER_PASSWORD
+from tests.servers import HelplineServer
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-HELPLINE = [sys.executable, "-m", "bot"]
-PASSWORD = "e2e-password-123"
-
-
-@pytest.fixture
-def environment(tmp_path: Path, demo_model_dir: Path) -> tuple[Path, dict[str, str]]:
-    """A config.yml using the session's trained model, and a fresh SQLite database."""
-    config = yaml.safe_load((ROOT / "config.yml").read_text())
-    config["nlu"]["training_data"] = str(ROOT / "data/nlu.yml")
-    config["nlu"]["model_dir"] = str(demo_model_dir)
-    config["knowledge_base"]["sources"] = [str(ROOT / "knowledge_base/articles")]
-    path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump(config))
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
-        HELPLINE_SECRET="e2e-secret",
-        HF_HUB_OFFLINE="1",
-    )
-    return path, env
-
-
-def cli(args: list[str], config: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [*HELPLINE, *args, "--config", str(config)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-@pytest.fixture
-def server(environment: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[str]:
-    config, env = environment
-    for username, role, queue in [("ada", "agent", "billing"), ("sam", "supervisor", "billing")]:
-        cli(
-            ["users", "create", username, "--role", role, "--queue", queue, "--password", PASSWORD],
-            config,
-            env,
-        )
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*HELPLINE, "serve", "--port", str(port), "--config", str(config)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, process, log)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    import urllib.request  # noqa: PLC0415
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if json.load(response)["status"] == "ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError("server did not become healthy in 120 s")
 
 
 @pytest.fixture
@@ -129,7 +47,7 @@ async def log_in(http: aiohttp.ClientSession, url: str, username: str) -> str:
     page = await (await http.get(f"{url}/login")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None
-    form = {"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
+    form = {"username": username, "password": SERVER_PASSWORD, "csrf_token": token.group(1)}
     response = await http.post(f"{url}/login", data=form, allow_redirects=False)
     assert response.status == 303
     console = await (await http.get(f"{url}/console")).text()
@@ -139,8 +57,9 @@ async def log_in(http: aiohttp.ClientSession, url: str, username: str) -> str:
 
 
 async def test_customer_conversation_end_to_end(
-    server: str, http: aiohttp.ClientSession, environment: tuple[Path, dict[str, str]]
+    helpline_server: HelplineServer, http: aiohttp.ClientSession
 ) -> None:
+    server = helpline_server.url
     ws_url = server.replace("http", "ws")
     assert "/static/widget.js" in await (await http.get(f"{server}/")).text()
 
@@ -226,8 +145,7 @@ async def test_customer_conversation_end_to_end(
     assert "<svg" in report
 
     # the CLI reads the same database
-    config, env = environment
-    listed = json.loads(cli(["tickets", "list", "--json"], config, env))["tickets"]
+    listed = json.loads(helpline_server.cli("tickets", "list", "--json"))["tickets"]
     assert [(t["id"], t["status"], t["queue"]) for t in listed] == [
         (ticket_id, "resolved", "billing")
     ]
