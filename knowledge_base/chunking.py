@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from knowledge_base.articles import Article
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-_MARKUP = re.compile(r"[*_`>#]+|\[([^\]]+)\]\([^)]*\)")
+_LINK = re.compile(r"!?\[([^\]]+)\]\([^)]*\)")
+# Emphasis and code marks around text; underscores only outside words (customer_service@...).
+_EMPHASIS = re.compile(
+    r"(\*{1,3}|`+)(?=\S)(.+?)(?<=\S)\1|(?<!\w)(_{1,3})(?=\S)(.+?)(?<=\S)\3(?!\w)"
+)
+# Block marks at the start of a line: headings, quotes, list bullets.
+_LINE_MARK = re.compile(r"^[ \t]*(?:#+|>+|[-*+])[ \t]+", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -32,9 +38,12 @@ def chunk_article(article: Article, max_words: int) -> list[Chunk]:
 
 
 def split_sentences(text: str) -> list[str]:
-    plain = _MARKUP.sub(lambda m: m.group(1) or "", text)
+    plain = _LINE_MARK.sub("", _LINK.sub(r"\1", text))
+    plain = _EMPHASIS.sub(lambda m: m.group(2) or m.group(4), plain)
     lines = [line.strip(" -\t") for line in plain.splitlines()]
-    joined = " ".join(line if line.endswith((".", "!", "?", ":")) else line + "." for line in lines if line)
+    joined = " ".join(
+        line if line.endswith((".", "!", "?", ":")) else line + "." for line in lines if line
+    )
     return [s.strip() for s in _SENTENCE_END.split(joined) if s.strip()]
 
 

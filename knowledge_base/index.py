@@ -39,8 +39,9 @@ class KnowledgeBaseIndex:
         self._vectors = _encode(encoder, texts, progress)
         self._bm25 = bm25s.BM25()
         if texts:
-            self._bm25.index(bm25s.tokenize(texts, stopwords="en", show_progress=False),
-                             show_progress=False)
+            self._bm25.index(
+                bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False
+            )
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         if not self.chunks or not query.strip():

@@ -39,7 +39,7 @@ class SentenceEncoder:
 
 
 def model_path(name: str) -> Path:
-    """A folder holding the model: `name` itself, or the `model` folder of a package of that name."""
+    """The model folder: `name` itself, or the `model` folder of the package named `name`."""
     candidate = Path(name)
     if candidate.is_dir():
         return candidate

@@ -13,7 +13,19 @@ from spacy.language import Language
 from nlu.training_data import TrainingData
 
 ORDER_NUMBER = r"\b[A-Z]{2,3}-\d{5,8}\b"
-CURRENCY_WORDS = ["eur", "euro", "euros", "usd", "dollar", "dollars", "gbp", "pounds", "€", "$", "£"]
+CURRENCY_WORDS = [
+    "eur",
+    "euro",
+    "euros",
+    "usd",
+    "dollar",
+    "dollars",
+    "gbp",
+    "pounds",
+    "€",
+    "$",
+    "£",
+]
 
 SPACY_PATTERNS: list[dict[str, Any]] = [
     {"label": "email", "pattern": [{"LIKE_EMAIL": True}]},
@@ -46,7 +58,9 @@ class EntityExtractor:
     def __init__(self, data: TrainingData, language: str = "en") -> None:
         self._synonyms = dict(data.synonyms)
         self._regexes = [
-            (entity, re.compile(pattern)) for entity, pats in data.regexes.items() for pattern in pats
+            (entity, re.compile(pattern))
+            for entity, pats in data.regexes.items()
+            for pattern in pats
         ]
         if "order_number" not in data.regexes:
             self._regexes.append(("order_number", re.compile(ORDER_NUMBER)))
@@ -79,7 +93,9 @@ def _rule_pipeline(language: str, lookups: dict[str, list[str]]) -> Language:
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
     patterns = list(SPACY_PATTERNS)
     patterns += [
-        {"label": entity, "pattern": value} for entity, values in lookups.items() for value in values
+        {"label": entity, "pattern": value}
+        for entity, values in lookups.items()
+        for value in values
     ]
     ruler.add_patterns(patterns)  # type: ignore[attr-defined]  # spaCy's pipe type is generic
     return nlp
@@ -87,7 +103,7 @@ def _rule_pipeline(language: str, lookups: dict[str, list[str]]) -> Language:
 
 def _without_overlaps(entities: list[Entity]) -> list[Entity]:
     kept: list[Entity] = []
-    for entity in sorted(entities, key=lambda e: (e.start, -(e.end - e.start))):
+    for entity in sorted(entities, key=lambda e: (-(e.end - e.start), e.start)):
         if all(entity.start >= k.end or entity.end <= k.start for k in kept):
             kept.append(entity)
-    return kept
+    return sorted(kept, key=lambda e: e.start)

@@ -18,7 +18,7 @@ def split_holdout(
     data: TrainingData, fraction: float, seed: int = 13
 ) -> tuple[TrainingData, TrainingData]:
     """Per-intent stratified split: each intent keeps at least one training example."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (a reproducible shuffle, not a secret)
     train, test = replace(data, examples=[]), replace(data, examples=[])
     by_intent: dict[str, list[Example]] = {}
     for example in data.examples:
@@ -32,7 +32,7 @@ def split_holdout(
     return train, test
 
 
-def evaluate(
+def evaluate(  # noqa: PLR0917 (bot/cli.py passes oos_label and progress positionally)
     train: TrainingData,
     test: TrainingData,
     config: NLUConfig,

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ class NLUConfig:
     encoder: str
     confidence_threshold: float = 0.45
     language: str = "en"
-    classifier: ClassifierConfig = ClassifierConfig()
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     def fingerprint(self) -> str:
         """What the trained weights depend on (the threshold is applied at parse time)."""
@@ -91,6 +91,7 @@ class NLUModel:
             "config_fingerprint": config.fingerprint(),
             "data_fingerprint": data_fingerprint(data),
             "encoder": config.encoder,
+            "classifier": config.classifier.as_dict(),
             "intents": classifier.labels,
             "examples": len(texts),
         }
@@ -113,8 +114,10 @@ class NLUModel:
             )
         if metadata.get("config_fingerprint") != config.fingerprint():
             raise ModelMismatchError(
-                f"{directory}: the model was trained with another NLU configuration "
-                f"(encoder {metadata.get('encoder')!r}); retrain with `helpline train`"
+                f"{directory}: the model was trained with encoder {metadata.get('encoder')!r} "
+                f"and classifier {metadata.get('classifier')}, but the configuration asks for "
+                f"encoder {config.encoder!r} and classifier {config.classifier.as_dict()}; "
+                "retrain with `helpline train`"
             )
         rules = json.loads((directory / DATA).read_text(encoding="utf-8"))
         data = TrainingData(

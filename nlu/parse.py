@@ -23,7 +23,7 @@ class Parse:
     intent: IntentScore
     intent_ranking: list[IntentScore]
     entities: list[Entity] = field(default_factory=list)
-    sentiment: Sentiment = Sentiment("neutral", 0.0)
+    sentiment: Sentiment = field(default_factory=lambda: Sentiment("neutral", 0.0))
     language: str = "en"
 
     @property

@@ -1,4 +1,5 @@
-"""Read NLU training data: Rasa YAML (`nlu:` intents, entities, synonyms, regexes, lookups) or CSV."""
+"""Read NLU training data: Rasa YAML (`nlu:` intents, entities, synonyms, regexes, lookups)
+or CSV."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def _annotation_target(match: re.Match[str]) -> tuple[str, str | None]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"entity annotation {match.group(0)!r} is not valid JSON") from exc
     if not isinstance(spec, dict) or not isinstance(spec.get("entity"), str):
-        raise ValueError(f"entity annotation {match.group(0)!r} needs an \"entity\" name")
+        raise ValueError(f'entity annotation {match.group(0)!r} needs an "entity" name')
     value = spec.get("value")
     return spec["entity"], str(value) if value is not None else None
 
@@ -91,11 +92,16 @@ def read_training_data(path: Path) -> TrainingData:
     """Read a Rasa YAML (.yml/.yaml) or CSV (`text,label` header) training data file."""
     if not path.is_file():
         raise TrainingDataError(path, None, "file not found")
-    if path.suffix.lower() == ".csv":
-        return _read_csv(path)
-    if path.suffix.lower() in {".yml", ".yaml"}:
-        return _read_yaml(path)
-    raise TrainingDataError(path, None, "unsupported format: use Rasa YAML (.yml) or CSV (.csv)")
+    readers = {".csv": _read_csv, ".yml": _read_yaml, ".yaml": _read_yaml}
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise TrainingDataError(
+            path, None, "unsupported format: use Rasa YAML (.yml) or CSV (.csv)"
+        )
+    try:
+        return reader(path)
+    except UnicodeDecodeError as exc:
+        raise TrainingDataError(path, None, f"not UTF-8 text (byte {exc.start})") from exc
 
 
 def _read_csv(path: Path) -> TrainingData:
@@ -123,7 +129,9 @@ def _read_yaml(path: Path) -> TrainingData:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise TrainingDataError(path, line, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise TrainingDataError(
+            path, line, f"not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from exc
     if not isinstance(root, MappingNode):
         raise TrainingDataError(path, 1, "expected a mapping with an `nlu:` key")
     top = {_scalar(path, key): value for key, value in root.value}
@@ -149,13 +157,14 @@ def _read_item(path: Path, item: Node, data: TrainingData) -> None:
         )
     kind, name = kinds[0], _scalar(path, fields[kinds[0]])
     examples = fields.get("examples")
-    if examples is None:
+    lines = _example_lines(path, examples) if examples is not None else []
+    if not lines:
         raise TrainingDataError(path, _line(item), f"{kind} {name!r} has no `examples`")
-    for line, text in _example_lines(path, examples):
-        _add(path, line, kind, name, text, data)
+    for line, text in lines:
+        _add(path, line, text, kind=kind, name=name, data=data)
 
 
-def _add(path: Path, line: int, kind: str, name: str, text: str, data: TrainingData) -> None:
+def _add(path: Path, line: int, text: str, *, kind: str, name: str, data: TrainingData) -> None:
     if kind == "intent":
         try:
             plain, spans, synonyms = parse_annotated(text)

@@ -17,7 +17,9 @@ async def _say(client: Client, sender: str, text: str) -> list[dict]:
     return await response.json()
 
 
-async def test_unclear_message_asks_to_rephrase_then_hands_off(client: Client, components: Components) -> None:
+async def test_unclear_message_asks_to_rephrase_then_hands_off(
+    client: Client, components: Components
+) -> None:
     rephrase = components.settings.dialogue.responses["rephrase"]
     first = await _say(client, "u", "qwzx blorft vemmick")
     assert first[0]["text"] == rephrase
@@ -29,7 +31,9 @@ async def test_unclear_message_asks_to_rephrase_then_hands_off(client: Client, c
     assert [t.queue.name for t in tickets] == [components.settings.routing.default_queue]
 
 
-async def test_a_clear_answer_in_between_resets_the_unclear_count(client: Client, components: Components) -> None:
+async def test_a_clear_answer_in_between_resets_the_unclear_count(
+    client: Client, components: Components
+) -> None:
     await _say(client, "v", "qwzx blorft vemmick")
     answer = await _say(client, "v", "how long does shipping to Germany take?")
     assert answer[0]["citations"]
@@ -37,13 +41,17 @@ async def test_a_clear_answer_in_between_resets_the_unclear_count(client: Client
     assert again[0]["text"] == components.settings.dialogue.responses["rephrase"]
 
 
-async def test_talk_to_a_person_goes_to_the_queue_of_the_last_topic(client: Client, components: Components) -> None:
+async def test_talk_to_a_person_goes_to_the_queue_of_the_last_topic(
+    client: Client, components: Components
+) -> None:
     await _say(client, "w", "which payment methods do you accept?")
     reply = await _say(client, "w", "let me talk to a person")
     assert "billing" in reply[0]["text"]
 
 
-async def test_the_bot_is_silent_while_a_person_has_the_conversation(client: Client, components: Components) -> None:
+async def test_the_bot_is_silent_while_a_person_has_the_conversation(
+    client: Client, components: Components
+) -> None:
     await _say(client, "x", "let me talk to a person")
     assert await _say(client, "x", "hello? anyone there?") == []
     async with components.db.session() as session:
@@ -51,6 +59,8 @@ async def test_the_bot_is_silent_while_a_person_has_the_conversation(client: Cli
     assert conversation is not None and conversation.status == "waiting"
 
 
-async def test_greeting_gets_the_configured_response(client: Client, components: Components) -> None:
+async def test_greeting_gets_the_configured_response(
+    client: Client, components: Components
+) -> None:
     reply = await _say(client, "y", "hi there")
     assert reply[0]["text"] == components.settings.dialogue.responses["greet"]

@@ -13,9 +13,7 @@ from storage.models import CsatResponse, Message
 from tests.bot.conftest import Client, login
 
 
-async def _receive(
-    socket: ClientWebSocketResponse, kind: str
-) -> dict[str, Any]:
+async def _receive(socket: ClientWebSocketResponse, kind: str) -> dict[str, Any]:
     """The next frame of `kind`, skipping others."""
 
     async def wait() -> dict[str, Any]:

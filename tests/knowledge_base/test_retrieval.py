@@ -1,0 +1,114 @@
+"""Retrieval over the demo help centre and extractive answers with citations."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import Settings
+from knowledge_base.answer import MAX_SENTENCES, draft_answer
+from knowledge_base.articles import Article
+from knowledge_base.index import KnowledgeBaseIndex
+from nlu.encoder import SentenceEncoder
+
+SHIPPING_QUESTION = "how long does shipping to Germany take?"
+
+
+@pytest.fixture(scope="module")
+def threshold(base_settings: Settings) -> float:
+    return base_settings.knowledge_base.answer_threshold
+
+
+def test_search_ranks_the_shipping_article_first(demo_kb: KnowledgeBaseIndex) -> None:
+    passages = demo_kb.search(SHIPPING_QUESTION, k=3)
+    assert len(passages) == 3
+    assert passages[0].chunk.article.id == "shipping-times-and-costs"
+    scores = [p.score for p in passages]
+    assert scores == sorted(scores, reverse=True)
+    assert all(-1.0 <= p.similarity <= 1.0 for p in passages)
+
+
+@pytest.mark.parametrize(
+    ("question", "article_id"),
+    [
+        ("how do I reset my password", "account-and-password-reset"),
+        ("can I pay with a gift card", "gift-cards"),
+        ("where are your shops", "store-locations"),
+    ],
+)
+def test_search_finds_the_article_about_the_question(
+    demo_kb: KnowledgeBaseIndex, question: str, article_id: str
+) -> None:
+    top = [p.chunk.article.id for p in demo_kb.search(question, k=3)]
+    assert article_id in top
+
+
+def test_search_returns_at_most_k_passages(demo_kb: KnowledgeBaseIndex) -> None:
+    assert len(demo_kb.search("refund", k=2)) == 2
+    assert len(demo_kb.search("refund", k=10_000)) == len(demo_kb.chunks)
+
+
+def test_shipping_question_is_answered_from_the_shipping_article(
+    demo_kb: KnowledgeBaseIndex, threshold: float
+) -> None:
+    answer = draft_answer(SHIPPING_QUESTION, demo_kb, threshold)
+    assert answer is not None
+    assert [c.article_id for c in answer.citations] == ["shipping-times-and-costs"]
+    assert answer.citations[0].url == "/kb/shipping-times-and-costs"
+    assert answer.citations[0].title == "Shipping times and costs"
+    assert "Germany" in answer.text
+    assert answer.confidence >= threshold
+    best = demo_kb.search(SHIPPING_QUESTION, k=1)[0]
+    assert answer.confidence == pytest.approx(best.similarity, abs=1e-4)
+
+
+def test_the_answer_is_a_few_sentences_of_the_best_passage(
+    demo_kb: KnowledgeBaseIndex, threshold: float
+) -> None:
+    question = "when does my order leave the warehouse"
+    answer = draft_answer(question, demo_kb, threshold)
+    assert answer is not None
+    passage = demo_kb.search(question, k=1)[0].chunk
+    used = [s for s in passage.sentences if s in answer.text]
+    assert 1 <= len(used) <= MAX_SENTENCES
+    assert answer.text == " ".join(used)  # in the article's order, nothing invented
+
+
+def test_an_unrelated_question_abstains(demo_kb: KnowledgeBaseIndex, threshold: float) -> None:
+    assert draft_answer("what is the boiling point of mercury", demo_kb, threshold) is None
+
+
+def test_the_threshold_decides_whether_to_answer(demo_kb: KnowledgeBaseIndex) -> None:
+    similarity = demo_kb.search(SHIPPING_QUESTION, k=1)[0].similarity
+    assert draft_answer(SHIPPING_QUESTION, demo_kb, similarity - 0.01) is not None
+    assert draft_answer(SHIPPING_QUESTION, demo_kb, similarity + 0.01) is None
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n"])
+def test_an_empty_query_finds_nothing(demo_kb: KnowledgeBaseIndex, query: str) -> None:
+    assert demo_kb.search(query) == []
+    assert draft_answer(query, demo_kb, 0.0) is None
+
+
+def test_a_query_of_stopwords_only_still_ranks_by_meaning(demo_kb: KnowledgeBaseIndex) -> None:
+    passages = demo_kb.search("the and of", k=3)
+    assert len(passages) == 3
+
+
+def test_an_index_over_no_articles_returns_nothing(encoder: SentenceEncoder) -> None:
+    empty = KnowledgeBaseIndex([], encoder)
+    assert empty.chunks == []
+    assert empty.search("how long does shipping take?") == []
+    assert draft_answer("how long does shipping take?", empty, 0.0) is None
+
+
+def test_a_small_index_cites_the_matching_article(encoder: SentenceEncoder) -> None:
+    articles = [
+        Article("umbrellas", "Umbrella repairs", "We repair broken umbrella ribs for free.", "/u"),
+        Article("socks", "Wool socks", "Our merino socks are knitted in Portugal.", "/s"),
+    ]
+    index = KnowledgeBaseIndex(articles, encoder)
+    assert set(index.articles) == {"umbrellas", "socks"}
+    answer = draft_answer("where are the merino socks made?", index, 0.3)
+    assert answer is not None
+    assert [(c.article_id, c.url) for c in answer.citations] == [("socks", "/s")]
+    assert answer.text == "Our merino socks are knitted in Portugal."

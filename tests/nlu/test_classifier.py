@@ -1,0 +1,67 @@
+"""The intent classifier on tiny hand-made vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from nlu.classifier import ClassifierConfig, IntentClassifier
+
+
+def unit(*rows: list[float]) -> np.ndarray:
+    vectors = np.array(rows, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+THREE = unit([1, 0.1, 0], [1, -0.1, 0], [0.1, 1, 0], [-0.1, 1, 0], [0, 0.1, 1], [0, -0.1, 1])
+THREE_LABELS = ["greet", "greet", "refund", "refund", "shipping", "shipping"]
+
+
+def test_predicts_the_cluster_of_each_vector() -> None:
+    classifier = IntentClassifier.fit(THREE, THREE_LABELS, ClassifierConfig())
+    assert classifier.labels == ["greet", "refund", "shipping"]
+    assert all(type(label) is str for label in classifier.labels)
+    probabilities = classifier.predict(unit([1, 0, 0], [0, 1, 0], [0, 0, 1]))
+    assert probabilities.shape == (3, 3)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert [classifier.labels[i] for i in probabilities.argmax(axis=1)] == [
+        "greet",
+        "refund",
+        "shipping",
+    ]
+
+
+def test_two_intents_give_the_same_probabilities_as_scikit_learn() -> None:
+    vectors = unit([1, 0.2], [1, -0.2], [0.9, 0.5], [0.2, 1], [-0.2, 1], [0.5, 0.9])
+    labels = ["no", "no", "no", "yes", "yes", "yes"]
+    config = ClassifierConfig(c=2.0)
+    classifier = IntentClassifier.fit(vectors, labels, config)
+    reference = LogisticRegression(C=config.c, max_iter=config.max_iter).fit(vectors, labels)
+    queries = unit([1, 0], [0, 1], [0.7, 0.7], [0.3, 0.8])
+    assert classifier.labels == ["no", "yes"]
+    assert np.allclose(classifier.predict(queries), reference.predict_proba(queries), atol=1e-4)
+
+
+def test_a_smaller_c_gives_less_confident_predictions() -> None:
+    strong = IntentClassifier.fit(THREE, THREE_LABELS, ClassifierConfig(c=100.0))
+    weak = IntentClassifier.fit(THREE, THREE_LABELS, ClassifierConfig(c=0.01))
+    query = unit([1, 0, 0])
+    assert weak.predict(query).max() < strong.predict(query).max()
+
+
+def test_needs_two_intents() -> None:
+    with pytest.raises(ValueError, match="two intents"):
+        IntentClassifier.fit(THREE[:2], ["greet", "greet"], ClassifierConfig())
+
+
+def test_save_and_load_give_the_same_predictions(tmp_path: Path) -> None:
+    classifier = IntentClassifier.fit(THREE, THREE_LABELS, ClassifierConfig())
+    path = tmp_path / "classifier.npz"
+    classifier.save(path)
+    loaded = IntentClassifier.load(path)
+    queries = unit([1, 1, 0], [0, 1, 1], [1, 0, 1])
+    assert loaded.labels == classifier.labels
+    assert np.array_equal(loaded.predict(queries), classifier.predict(queries))
