@@ -27,7 +27,9 @@ class SentenceEncoder:
     def __init__(self, name: str, path: Path) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"  # a missing local file must fail now, not retry a hub
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415 (heavy import)
+        from transformers.utils import logging as hf_logging  # noqa: PLC0415
 
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
         self.name = name
         self._model = SentenceTransformer(str(path), device="cpu")
 
