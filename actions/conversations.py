@@ -94,12 +94,11 @@ async def add_message(
     extras: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Store a message; returns it and whether it is new (False: this external id was stored)."""
+    same_delivery = select(Message).where(
+        Message.conversation_id == conversation.id, Message.external_id == external_id
+    )
     if external_id is not None:
-        existing = await session.scalar(
-            select(Message).where(
-                Message.conversation_id == conversation.id, Message.external_id == external_id
-            )
-        )
+        existing = await session.scalar(same_delivery)
         if existing is not None:
             return existing, False
     notes = annotations or {}
@@ -115,8 +114,15 @@ async def add_message(
         sentiment=notes.get("sentiment"),
         extras=extras,
     )
-    session.add(message)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(message)
+            await session.flush()
+    except IntegrityError:  # the same delivery is being stored at this moment: that one counts
+        existing = await session.scalar(same_delivery) if external_id is not None else None
+        if existing is None:
+            raise
+        return existing, False
     await session.refresh(message, ["sender_user"])
     record(
         session,
@@ -164,13 +170,23 @@ async def find_open_conversation(
     session: AsyncSession, channel: str, external_user_id: str
 ) -> Conversation | None:
     """The customer's open conversation on this channel, without creating anything."""
+    return await find_latest_conversation(session, channel, external_user_id, OPEN_STATUSES)
+
+
+async def find_latest_conversation(
+    session: AsyncSession,
+    channel: str,
+    external_user_id: str,
+    statuses: tuple[str, ...] = (*OPEN_STATUSES, "closed"),
+) -> Conversation | None:
+    """The customer's newest conversation on this channel in one of `statuses`."""
     found: Conversation | None = await session.scalar(
         select(Conversation)
         .join(ChannelIdentity, ChannelIdentity.customer_id == Conversation.customer_id)
         .where(ChannelIdentity.channel == channel)
         .where(ChannelIdentity.external_user_id == external_user_id)
         .where(Conversation.channel == channel)
-        .where(Conversation.status.in_(OPEN_STATUSES))
+        .where(Conversation.status.in_(statuses))
         .order_by(Conversation.id.desc())
         .limit(1)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.conversations import set_conversation_status
@@ -25,20 +26,7 @@ async def record_csat(
         select(CsatResponse).where(CsatResponse.conversation_id == conversation.id)
     )
     if existing is not None or conversation.status != "awaiting_rating":
-        record(
-            session,
-            actor,
-            "record_csat_rejected",
-            ("conversation", conversation.id),
-            event="csat_rejected",
-            conversation_id=conversation.id,
-            payload={"rating": rating, "reason": "already rated" if existing else "not asked"},
-        )
-        raise Conflict(
-            "this conversation has already been rated"
-            if existing
-            else "this conversation is not waiting for a rating"
-        )
+        raise _rejected(session, actor, conversation, rating, already_rated=existing is not None)
     ticket = await session.scalar(
         select(Ticket)
         .where(Ticket.conversation_id == conversation.id)
@@ -51,8 +39,12 @@ async def record_csat(
         rating=rating,
         comment=comment or None,
     )
-    session.add(response)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(response)
+            await session.flush()
+    except IntegrityError:  # another rating of this conversation was stored a moment ago
+        raise _rejected(session, actor, conversation, rating, already_rated=True) from None
     await set_conversation_status(session, conversation, "closed", actor)
     record(
         session,
@@ -67,3 +59,28 @@ async def record_csat(
         payload={"rating": rating},
     )
     return response
+
+
+def _rejected(
+    session: AsyncSession,
+    actor: Actor,
+    conversation: Conversation,
+    rating: int,
+    *,
+    already_rated: bool,
+) -> Conflict:
+    """Record the refused rating (nothing the customer said is lost) and the error to raise."""
+    record(
+        session,
+        actor,
+        "record_csat_rejected",
+        ("conversation", conversation.id),
+        event="csat_rejected",
+        conversation_id=conversation.id,
+        payload={"rating": rating, "reason": "already rated" if already_rated else "not asked"},
+    )
+    return Conflict(
+        "this conversation has already been rated"
+        if already_rated
+        else "this conversation is not waiting for a rating"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +57,7 @@ async def create_ticket(
     conversation: Conversation,
     queue_name: str,
     subject: str,
+    *,
     category: str | None,
     idempotency_key: str | None = None,
 ) -> tuple[Ticket, bool]:
@@ -70,7 +72,9 @@ async def create_ticket(
     if existing is not None:
         return existing, False
     queue = await queue_by_name(session, queue_name)
-    key = idempotency_key or f"conversation:{conversation.id}:{await _ticket_count(session, conversation.id)}"
+    key = idempotency_key or (
+        f"conversation:{conversation.id}:{await _ticket_count(session, conversation.id)}"
+    )
     ticket = Ticket(
         conversation_id=conversation.id,
         idempotency_key=key,
@@ -107,12 +111,15 @@ async def handoff(
     session: AsyncSession,
     conversation: Conversation,
     queue_name: str,
+    *,
     subject: str,
     category: str | None,
     minutes_per_ticket: float,
 ) -> Handoff:
     """Hand the conversation to a person: a ticket in the queue, routed if someone is free."""
-    ticket, created = await create_ticket(session, conversation, queue_name, subject, category)
+    ticket, created = await create_ticket(
+        session, conversation, queue_name, subject, category=category
+    )
     await set_conversation_status(session, conversation, "waiting", BOT)
     if created:
         record(
@@ -129,7 +136,8 @@ async def handoff(
     ahead = await _tickets_ahead(session, ticket)
     loads = await agent_loads(session, ticket.queue_id)
     assigned = await route_waiting(session, ticket.queue_id)
-    return Handoff(ticket, created, estimate_wait_minutes(ahead, loads, minutes_per_ticket), assigned)
+    wait_minutes = estimate_wait_minutes(ahead, loads, minutes_per_ticket)
+    return Handoff(ticket, created, wait_minutes, assigned)
 
 
 async def route_waiting(session: AsyncSession, queue_id: int) -> list[Ticket]:
@@ -161,16 +169,16 @@ async def route_for_agent(session: AsyncSession, agent: User) -> list[Ticket]:
 
 async def agent_loads(session: AsyncSession, queue_id: int) -> list[AgentLoad]:
     members = await session.scalars(
-        select(User).join(AgentQueue, AgentQueue.user_id == User.id).where(
-            AgentQueue.queue_id == queue_id
-        )
+        select(User)
+        .join(AgentQueue, AgentQueue.user_id == User.id)
+        .where(AgentQueue.queue_id == queue_id)
     )
     loads = []
     for user in members:
         open_count = await session.scalar(
-            select(func.count()).select_from(Ticket).where(
-                Ticket.assignee_id == user.id, Ticket.status.in_(ACTIVE)
-            )
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.assignee_id == user.id, Ticket.status.in_(ACTIVE))
         )
         last = await session.scalar(
             select(func.max(Assignment.assigned_at)).where(Assignment.agent_id == user.id)
@@ -187,14 +195,7 @@ async def assign_ticket(session: AsyncSession, ticket: Ticket, agent: User, acto
     if ticket.assignee_id == agent.id:
         return
     now = utcnow()
-    if ticket.assignee_id is not None:
-        previous = await session.scalar(
-            select(Assignment).where(
-                Assignment.ticket_id == ticket.id, Assignment.ended_at.is_(None)
-            )
-        )
-        if previous is not None:
-            previous.ended_at = now
+    await _end_assignment(session, ticket, now)
     ticket.assignee_id = agent.id
     ticket.assignee = agent
     if ticket.status == "new":
@@ -203,7 +204,8 @@ async def assign_ticket(session: AsyncSession, ticket: Ticket, agent: User, acto
     conversation = await session.get(Conversation, ticket.conversation_id)
     assert conversation is not None  # foreign key
     await set_conversation_status(session, conversation, "with_agent", actor)
-    await add_message(session, conversation, "system", f"{agent.display_name} joined the conversation.")
+    joined = f"{agent.display_name} joined the conversation."
+    await add_message(session, conversation, "system", joined)
     record(
         session,
         actor,
@@ -260,6 +262,7 @@ async def resolve_ticket(session: AsyncSession, ticket: Ticket, agent: User) -> 
         raise Conflict(f"ticket {ticket.id} is already {ticket.status}")
     now = utcnow()
     ticket.status, ticket.resolved_at = "resolved", now
+    await _end_assignment(session, ticket, now)
     conversation = await session.get(Conversation, ticket.conversation_id)
     assert conversation is not None  # foreign key
     actor = Actor("agent", agent.id)
@@ -295,7 +298,9 @@ async def _ticket_count(session: AsyncSession, conversation_id: int) -> int:
 
 async def _tickets_ahead(session: AsyncSession, ticket: Ticket) -> int:
     count = await session.scalar(
-        select(func.count()).select_from(Ticket).where(
+        select(func.count())
+        .select_from(Ticket)
+        .where(
             Ticket.queue_id == ticket.queue_id,
             Ticket.status == "new",
             Ticket.assignee_id.is_(None),
@@ -303,3 +308,11 @@ async def _tickets_ahead(session: AsyncSession, ticket: Ticket) -> int:
         )
     )
     return int(count or 0)
+
+
+async def _end_assignment(session: AsyncSession, ticket: Ticket, when: datetime) -> None:
+    current = await session.scalar(
+        select(Assignment).where(Assignment.ticket_id == ticket.id, Assignment.ended_at.is_(None))
+    )
+    if current is not None:
+        current.ended_at = when

@@ -40,7 +40,7 @@ async def sync_queues(session: AsyncSession, queues: Iterable[tuple[str, tuple[s
             queue.skills = list(skills)
 
 
-async def create_user(
+async def create_user(  # noqa: PLR0917 - bot/cli.py and tests/bot pass queues and capacity by position
     session: AsyncSession,
     username: str,
     display_name: str,
@@ -53,8 +53,10 @@ async def create_user(
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"the password needs at least {MIN_PASSWORD} characters")
-    if not username.strip() or await session.scalar(select(User).where(User.username == username)):
-        raise Conflict(f"the username {username!r} is empty or taken")
+    if not username.strip():
+        raise InvalidInput("the username is empty")
+    if await session.scalar(select(User).where(User.username == username)):
+        raise Conflict(f"the username {username!r} is taken")
     user = User(
         username=username,
         display_name=display_name,

@@ -6,8 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 class Database:
@@ -33,6 +38,7 @@ def create_engine(url: str) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 
@@ -43,3 +49,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin_before_savepoint(connection: Connection, _name: str) -> None:
+    """sqlite3 begins a transaction only at the first INSERT, UPDATE or DELETE. A SAVEPOINT
+    issued before that is the outermost one, and releasing it commits at once, outside the
+    unit of work; so begin the real transaction first. Everything else keeps sqlite3's own
+    transaction control, whose late BEGIN lets concurrent writers wait instead of failing."""
+    driver = connection.connection.driver_connection  # aiosqlite's Connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN")

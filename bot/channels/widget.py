@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from actions.conversations import find_open_conversation, transcript
+from actions.conversations import find_latest_conversation, find_open_conversation, transcript
 from actions.csat import record_csat
-from actions.errors import HelplineError, InvalidInput
+from actions.errors import Conflict, HelplineError, InvalidInput
 from bot.components import Components
 from bot.engine import InboundMessage
 from bot.live import Payload, conversation_topic
@@ -134,11 +134,17 @@ class WidgetSession:
     async def _rating(self, rating: object, comment: object) -> None:
         if comment is not None and not isinstance(comment, str):
             raise InvalidInput("`comment` must be a string")
+        refused: Conflict | None = None
         async with self.components.engine.unit_of_work() as session:
-            conversation = await find_open_conversation(session, CHANNEL, self.visitor)
+            conversation = await find_latest_conversation(session, CHANNEL, self.visitor)
             if conversation is None:
                 raise InvalidInput("there is no conversation to rate")
-            await record_csat(session, conversation, rating, comment or None)
+            try:
+                await record_csat(session, conversation, rating, comment or None)
+            except Conflict as exc:
+                refused = exc  # commit the recorded refusal: no rating is dropped silently
+        if refused is not None:
+            raise refused
         await self.socket.send_json(
             {"type": "rating_saved", "text": self.components.settings.csat.thanks}
         )

@@ -170,3 +170,33 @@ async def test_agents_only_see_tickets_of_their_queues(
     await login(client, "grace")  # orders only
     assert (await (await client.get("/api/console/tickets?view=all")).json())["tickets"] == []
     assert (await client.get("/api/console/tickets/1")).status == 403
+
+
+async def test_a_second_rating_is_refused_and_kept_in_the_event_log(
+    client: Client, components: Components, users: dict[str, int]
+) -> None:
+    from storage.models import Event  # noqa: PLC0415
+
+    socket, _ = await _hello(client)
+    await socket.send_json(
+        {"type": "message", "text": "let me talk to a person", "client_id": "r1"}
+    )
+    await _receive(socket, "message")
+    csrf = await login(client, "ada")
+    ticket_id = (await (await client.get("/api/console/tickets?view=all")).json())["tickets"][0][
+        "id"
+    ]
+    headers = {"X-CSRF-Token": csrf}
+    await client.post(f"/api/console/tickets/{ticket_id}/take", headers=headers)
+    await client.post(f"/api/console/tickets/{ticket_id}/resolve", headers=headers)
+    await _receive(socket, "csat_request")
+    await socket.send_json({"type": "rating", "rating": 2})
+    await _receive(socket, "rating_saved")
+    await socket.send_json({"type": "rating", "rating": 5})
+    assert "already been rated" in (await _receive(socket, "error"))["message"]
+    async with components.db.session() as session:
+        ratings = list(await session.scalars(select(CsatResponse.rating)))
+        rejected = list(await session.scalars(select(Event).where(Event.type == "csat_rejected")))
+    assert ratings == [2]
+    assert [e.payload["rating"] for e in rejected] == [5]
+    await socket.close()

@@ -24,7 +24,10 @@ async def test_migrated_columns_match_the_models(database_url: str) -> None:
     try:
         async with db.engine.connect() as connection:
             columns = await connection.run_sync(
-                lambda c: {t: {col["name"] for col in inspect(c).get_columns(t)} for t in Base.metadata.tables}
+                lambda c: {
+                    t: {col["name"] for col in inspect(c).get_columns(t)}
+                    for t in Base.metadata.tables
+                }
             )
     finally:
         await db.dispose()
