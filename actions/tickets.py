@@ -206,16 +206,13 @@ async def assign_ticket(session: AsyncSession, ticket: Ticket, agent: User, acto
     await set_conversation_status(session, conversation, "with_agent", actor)
     joined = f"{agent.display_name} joined the conversation."
     await add_message(session, conversation, "system", joined)
-    record(
+    _record_ticket(
         session,
         actor,
         "assign_ticket",
-        ("ticket", ticket.id),
-        event="ticket_assigned",
-        conversation_id=ticket.conversation_id,
-        ticket_id=ticket.id,
+        "ticket_assigned",
+        ticket,
         agent_id=agent.id,
-        queue=ticket.queue.name,
         payload={"agent_id": agent.id},
     )
 
@@ -239,16 +236,13 @@ async def agent_reply(session: AsyncSession, ticket: Ticket, agent: User, text: 
     if ticket.first_response_at is None:
         ticket.first_response_at = message.created_at
         seconds = (message.created_at - ticket.created_at).total_seconds()
-        record(
+        _record_ticket(
             session,
             Actor("agent", agent.id),
             "first_response",
-            ("ticket", ticket.id),
-            event="first_response",
-            conversation_id=ticket.conversation_id,
-            ticket_id=ticket.id,
+            "first_response",
+            ticket,
             agent_id=agent.id,
-            queue=ticket.queue.name,
             payload={"seconds": round(seconds, 3)},
         )
     return message
@@ -267,17 +261,15 @@ async def resolve_ticket(session: AsyncSession, ticket: Ticket, agent: User) -> 
     assert conversation is not None  # foreign key
     actor = Actor("agent", agent.id)
     await set_conversation_status(session, conversation, "awaiting_rating", actor)
-    record(
+    seconds = round((now - ticket.created_at).total_seconds(), 3)
+    _record_ticket(
         session,
         actor,
         "resolve_ticket",
-        ("ticket", ticket.id),
-        event="ticket_resolved",
-        conversation_id=ticket.conversation_id,
-        ticket_id=ticket.id,
+        "ticket_resolved",
+        ticket,
         agent_id=ticket.assignee_id,
-        queue=ticket.queue.name,
-        payload={"seconds": round((now - ticket.created_at).total_seconds(), 3)},
+        payload={"seconds": seconds},
     )
     return await route_waiting(session, ticket.queue_id)
 
@@ -316,3 +308,28 @@ async def _end_assignment(session: AsyncSession, ticket: Ticket, when: datetime)
     )
     if current is not None:
         current.ended_at = when
+
+
+def _record_ticket(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    event: str,
+    ticket: Ticket,
+    *,
+    agent_id: int | None,
+    payload: dict[str, object],
+) -> None:
+    """The audit row and event of an action on a ticket, with the ticket's queue and agent."""
+    record(
+        session,
+        actor,
+        action,
+        ("ticket", ticket.id),
+        event=event,
+        conversation_id=ticket.conversation_id,
+        ticket_id=ticket.id,
+        agent_id=agent_id,
+        queue=ticket.queue.name,
+        payload=payload,
+    )

@@ -29,7 +29,7 @@ class SentenceEncoder:
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415 (heavy import)
         from transformers.utils import logging as hf_logging  # noqa: PLC0415
 
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # untyped in transformers; hides the "Loading weights" bar
         self.name = name
         self._model = SentenceTransformer(str(path), device="cpu")
 

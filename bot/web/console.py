@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.conversations import get_conversation, transcript
 from actions.errors import Forbidden, InvalidInput
@@ -20,7 +21,7 @@ from bot.web.auth import access_ticket, can_see_ticket
 from bot.web.inputs import json_object, path_id
 from bot.web.render import render
 from bot.web.staff import staff
-from storage.models import Ticket
+from storage.models import Ticket, User
 
 routes = web.RouteTableDef()
 VIEWS = ("mine", "queue", "unassigned", "all")
@@ -56,8 +57,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 @routes.get("/api/console/tickets/{ticket_id}")
 async def show_ticket(request: web.Request) -> web.Response:
     async with request.app[keys.COMPONENTS].db.session() as session:
-        me = (await staff(session, request)).user
-        ticket = access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))
+        _, ticket = await _my_ticket(session, request)
         messages = await transcript(session, ticket.conversation_id)
         return web.json_response(
             {
@@ -96,8 +96,7 @@ async def show_conversation(request: web.Request) -> web.Response:
 async def take(request: web.Request) -> web.Response:
     engine = request.app[keys.COMPONENTS].engine
     async with engine.unit_of_work() as session:
-        me = (await staff(session, request)).user
-        ticket = access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))
+        me, ticket = await _my_ticket(session, request)
         await take_ticket(session, ticket, me)
         data = ticket_json(ticket)
     return web.json_response({"ticket": data})
@@ -109,8 +108,7 @@ async def reply(request: web.Request) -> web.Response:
     text = validate_text(body.get("text"))
     engine = request.app[keys.COMPONENTS].engine
     async with engine.unit_of_work() as session:
-        me = (await staff(session, request)).user
-        ticket = access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))
+        me, ticket = await _my_ticket(session, request)
         message = await agent_reply(session, ticket, me, text)
         data = message_json(message, with_nlu=True)
     return web.json_response({"message": data}, status=201)
@@ -120,8 +118,7 @@ async def reply(request: web.Request) -> web.Response:
 async def resolve(request: web.Request) -> web.Response:
     engine = request.app[keys.COMPONENTS].engine
     async with engine.unit_of_work() as session:
-        me = (await staff(session, request)).user
-        ticket = access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))
+        me, ticket = await _my_ticket(session, request)
         await resolve_ticket(session, ticket, me)
         await engine.ask_for_rating(session, ticket.conversation_id)
         data = ticket_json(ticket)
@@ -160,3 +157,9 @@ async def _forward(socket: web.WebSocketResponse, updates: asyncio.Queue[Any], m
             await socket.send_json(
                 {"type": "message", "ticket_id": scope["id"], "message": update["data"]}
             )
+
+
+async def _my_ticket(session: AsyncSession, request: web.Request) -> tuple[User, Ticket]:
+    """The logged-in staff member and the ticket of the path, if they may see it."""
+    me = (await staff(session, request)).user
+    return me, access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))
