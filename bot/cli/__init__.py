@@ -1,0 +1,20 @@
+"""The `helpline` command line: serve, train, knowledge base, users, tickets, NLU tools."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import db, demo, kb, nlu, serve, tickets, users
+
+app = typer.Typer(help="helpline: customer-service automation.", no_args_is_help=True)
+app.command()(serve.serve)
+app.command()(nlu.train)
+for name, sub in (
+    ("kb", kb.app),
+    ("users", users.app),
+    ("tickets", tickets.app),
+    ("nlu", nlu.app),
+    ("db", db.app),
+    ("demo", demo.app),
+):
+    app.add_typer(sub, name=name)

@@ -1,0 +1,135 @@
+"""`helpline train` and `helpline nlu ...`: train, parse and evaluate the NLU model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.cli import common
+from bot.components import nlu_config
+from bot.settings import Settings
+
+app = typer.Typer(help="The NLU pipeline.", no_args_is_help=True)
+
+
+def train(
+    config: common.ConfigOption = common.DEFAULT_CONFIG,
+    force: Annotated[bool, typer.Option(help="Train even if the model is up to date.")] = False,
+) -> None:
+    """Train the NLU model from the training data named in config.yml."""
+    settings = common.load(config)
+    train_if_needed(settings, force)
+
+
+def train_if_needed(settings: Settings, force: bool) -> None:
+    from nlu.encoder import load_encoder  # noqa: PLC0415
+    from nlu.model import NLUModel, data_fingerprint, read_metadata  # noqa: PLC0415
+    from nlu.training_data import TrainingDataError, read_training_data  # noqa: PLC0415
+
+    path = settings.resolve(settings.nlu.training_data)
+    model_dir = settings.resolve(settings.nlu.model_dir)
+    try:
+        data = read_training_data(path)
+    except TrainingDataError as exc:
+        raise common.fail(str(exc)) from exc
+    config = nlu_config(settings)
+    if not force and _up_to_date(
+        model_dir, config.fingerprint(), data_fingerprint(data), read_metadata
+    ):
+        common.console.print(f"NLU model in {model_dir} is up to date")
+        return
+    encoder = load_encoder(settings.nlu.encoder)
+    with common.progress_bar("Training NLU") as progress:
+        model = NLUModel.train(data, config, encoder, progress)
+    model.save(model_dir, data)
+    common.console.print(
+        f"trained {len(model.intents)} intents on {len(data.examples)} examples -> {model_dir}"
+    )
+
+
+def _up_to_date(model_dir: Path, config_print: str, data_print: str, read: Any) -> bool:
+    try:
+        meta = read(model_dir)
+    except FileNotFoundError:
+        return False
+    return bool(
+        meta.get("config_fingerprint") == config_print
+        and meta.get("data_fingerprint") == data_print
+    )
+
+
+@app.command("parse")
+def nlu_parse(text: str, config: common.ConfigOption = common.DEFAULT_CONFIG) -> None:
+    """Parse one message; prints Rasa's /model/parse JSON plus sentiment and language."""
+    from nlu.encoder import load_encoder  # noqa: PLC0415
+    from nlu.model import ModelMismatchError, NLUModel  # noqa: PLC0415
+
+    settings = common.load(config)
+    try:
+        model = NLUModel.load(
+            settings.resolve(settings.nlu.model_dir),
+            nlu_config(settings),
+            load_encoder(settings.nlu.encoder),
+        )
+    except (FileNotFoundError, ModelMismatchError) as exc:
+        raise common.fail(str(exc)) from exc
+    print(json.dumps(model.parse(text).as_rasa(), ensure_ascii=False))
+
+
+@app.command("evaluate")
+def nlu_evaluate(
+    train_file: Annotated[
+        Path | None, typer.Option("--train", help="Training data (YAML or CSV).")
+    ] = None,
+    test_file: Annotated[
+        Path | None,
+        typer.Option("--test", help="Test data; without it a held-out part of --train."),
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option(help="Share of --train held out when --test is not given.")
+    ] = 0.2,
+    oos_label: Annotated[
+        str | None, typer.Option("--oos-label", help="Label of out-of-scope examples.")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Confidence threshold (default: config.yml).")
+    ] = None,
+    config: common.ConfigOption = common.DEFAULT_CONFIG,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Train on one file and evaluate on another (or on a held-out part of the first)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from nlu.encoder import load_encoder  # noqa: PLC0415
+    from nlu.evaluate import evaluate, split_holdout  # noqa: PLC0415
+    from nlu.training_data import TrainingDataError, read_training_data  # noqa: PLC0415
+
+    settings = common.load(config)
+    try:
+        train_data = read_training_data(train_file or settings.resolve(settings.nlu.training_data))
+        if test_file is not None:
+            test_data = read_training_data(test_file)
+        else:
+            train_data, test_data = split_holdout(train_data, holdout)
+    except TrainingDataError as exc:
+        raise common.fail(str(exc)) from exc
+    nlu_settings = nlu_config(settings)
+    if threshold is not None:
+        nlu_settings = replace(nlu_settings, confidence_threshold=threshold)
+    with common.progress_bar("Training") as progress:
+        result = evaluate(
+            train_data,
+            test_data,
+            nlu_settings,
+            load_encoder(settings.nlu.encoder),
+            oos_label,
+            progress,
+        )
+    if as_json:
+        print(json.dumps(result))
+        return
+    for key, value in result.items():
+        common.console.print(f"{key:>20}: {value}")
