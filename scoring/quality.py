@@ -20,6 +20,7 @@ class EventRecord:
     agent_id: int | None = None
     queue: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,68 +1,88 @@
-"""Supervisor quality reports, computed from the event log."""
+"""Supervisor quality reports: the dashboard, the conversations behind each number, CSV export."""
 
 from __future__ import annotations
 
-from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import select
 
+from bot.reporting import charts, conversation_csv, load_report, report_data, report_filter
+from bot.views import iso
 from bot.web import keys
 from bot.web.auth import REPORT_ROLES
-from bot.web.charts import bar_chart
 from bot.web.render import render
 from bot.web.staff import staff
-from scoring import EventRecord, QualityRow, quality_report
-from storage.models import Event, User
 
 routes = web.RouteTableDef()
+PERIODS = (
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+    ("all", "All time"),
+)
 
 
 @routes.get("/reports")
 async def reports_page(request: web.Request) -> web.Response:
     async with request.app[keys.COMPONENTS].db.session() as session:
         await staff(session, request, REPORT_ROLES)
-        events = [_record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
-        names = {u.id: u.display_name for u in await session.scalars(select(User))}
-    report = quality_report(events)
-    agents = [
-        _row(names.get(agent_id, f"#{agent_id}"), row) for agent_id, row in report.by_agent.items()
-    ]
-    queues = [_row(name, row) for name, row in sorted(report.by_queue.items())]
-    agents.sort(key=lambda r: r["name"])
-    context = {
-        "summary": _row("All", report.summary),
-        "agents": agents,
-        "queues": queues,
-        "charts": {
-            "csat_by_agent": bar_chart(
-                "CSAT by agent", [(r["name"], r["csat"]) for r in agents], "%", maximum=100
-            ),
-            "tickets_by_queue": bar_chart(
-                "Tickets handled by queue", [(r["name"], r["tickets_handled"]) for r in queues]
-            ),
-        },
-    }
+        report, names = await load_report(session, report_filter(dict(request.query)))
+    data = report_data(report, names)
+    context = {**data, "charts": charts(data), **_filter_context(request, names)}
     return render(request, "reports.html", context)
 
 
-def _record(event: Event) -> EventRecord:
-    return EventRecord(
-        type=event.type,
-        created_at=event.created_at,
-        ticket_id=event.ticket_id,
-        agent_id=event.agent_id,
-        queue=event.queue,
-        payload=event.payload or {},
+@routes.get("/reports/conversations")
+async def report_conversations(request: web.Request) -> web.Response:
+    """The conversations behind the numbers shown for the same filters."""
+    async with request.app[keys.COMPONENTS].db.session() as session:
+        await staff(session, request, REPORT_ROLES)
+        report, names = await load_report(session, report_filter(dict(request.query)))
+    rows = [
+        {
+            "id": r.conversation_id,
+            "started_at": iso(r.started_at),
+            "channel": r.channel,
+            "intent": r.intent,
+            "ticket_id": r.ticket_id,
+            "queue": r.queue,
+            "agent": names.get(r.agent_id) if r.agent_id is not None else None,
+            "handed_off": r.handed_off,
+            "resolved": r.resolved,
+            "first_response_s": r.first_response_s,
+            "resolution_s": r.resolution_s,
+            "rating": r.rating,
+        }
+        for r in report.conversations
+    ]
+    return render(
+        request, "report_conversations.html", {"rows": rows, **_filter_context(request, names)}
     )
 
 
-def _row(name: str, row: QualityRow) -> dict[str, Any]:
+@routes.get("/reports/export.csv")
+async def export_csv(request: web.Request) -> web.Response:
+    async with request.app[keys.COMPONENTS].db.session() as session:
+        await staff(session, request, REPORT_ROLES)
+        report, names = await load_report(session, report_filter(dict(request.query)))
+    return web.Response(
+        text=conversation_csv(report, names),
+        content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="helpline-conversations.csv"'},
+    )
+
+
+def _filter_context(request: web.Request, names: dict[int, str]) -> dict[str, object]:
+    chosen = {
+        k: v
+        for k, v in request.query.items()
+        if k in ("period", "queue", "agent", "channel", "intent") and v
+    }
+    chosen.setdefault("period", "30d")
     return {
-        "name": name,
-        "tickets_handled": row.tickets_handled,
-        "ratings": row.ratings,
-        "csat": row.csat,
-        "first_response_avg_s": row.first_response_avg_s,
-        "resolution_avg_s": row.resolution_avg_s,
+        "filters": chosen,
+        "periods": PERIODS,
+        "queue_names": sorted(q.name for q in request.app[keys.COMPONENTS].settings.queues),
+        "agent_names": sorted(names.items(), key=lambda kv: kv[1]),
+        "query_string": urlencode(chosen),
     }

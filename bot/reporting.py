@@ -1,0 +1,154 @@
+"""Reports read from the event log: loading, filtering from request or command-line input, and
+the shapes the page, the CSV export and the JSON export share."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actions.errors import InvalidInput
+from bot.views import iso
+from bot.web.charts import bar_chart
+from scoring import EventRecord, QualityRow, Report, ReportFilter, build_report
+from storage.models import Event, User
+
+CSV_COLUMNS = (
+    "conversation_id",
+    "started_at",
+    "channel",
+    "intent",
+    "ticket_id",
+    "queue",
+    "agent",
+    "handed_off",
+    "resolved",
+    "first_response_s",
+    "resolution_s",
+    "rating",
+)
+_PERIOD = re.compile(r"^(\d{1,4})([dh])$")
+
+
+def parse_period(text: str | None, now: datetime | None = None) -> datetime | None:
+    """`7d` or `12h` -> the moment that long ago; empty or `all` -> None (no limit)."""
+    if text is None or text in ("", "all"):
+        return None
+    match = _PERIOD.match(text)
+    if match is None:
+        raise InvalidInput(f"a period looks like 7d or 12h (or all), got {text[:20]!r}")
+    amount, unit = int(match.group(1)), match.group(2)
+    delta = timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
+    return (now or datetime.now(UTC)) - delta
+
+
+def report_filter(query: dict[str, str], now: datetime | None = None) -> ReportFilter:
+    agent = query.get("agent") or None
+    if agent is not None and not agent.isdigit():
+        raise InvalidInput(f"agent must be an agent's number, got {agent[:20]!r}")
+    return ReportFilter(
+        since=parse_period(query.get("period", "30d"), now),
+        queue=query.get("queue") or None,
+        agent_id=int(agent) if agent else None,
+        channel=query.get("channel") or None,
+        intent=query.get("intent") or None,
+    )
+
+
+async def load_report(session: AsyncSession, chosen: ReportFilter) -> tuple[Report, dict[int, str]]:
+    events = [_record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
+    names = {u.id: u.display_name for u in await session.scalars(select(User))}
+    return build_report(events, chosen), names
+
+
+def _record(event: Event) -> EventRecord:
+    return EventRecord(
+        type=event.type,
+        created_at=event.created_at,
+        ticket_id=event.ticket_id,
+        agent_id=event.agent_id,
+        queue=event.queue,
+        payload=event.payload or {},
+        conversation_id=event.conversation_id,
+    )
+
+
+def report_data(report: Report, names: dict[int, str]) -> dict[str, Any]:
+    """Everything the page and the JSON export show."""
+    agents = sorted(
+        (
+            _row(names.get(i, f"#{i}"), row, agent_id=i)
+            for i, row in report.quality.by_agent.items()
+        ),
+        key=lambda r: r["name"],
+    )
+    queues = [_row(name, row) for name, row in sorted(report.quality.by_queue.items())]
+    bot = report.bot
+    return {
+        "summary": {
+            **_row("All", report.quality.summary),
+            "conversations": bot.conversations,
+            "containment": bot.containment,
+            "handed_off": bot.handed_off,
+        },
+        "agents": agents,
+        "queues": queues,
+        "handoff_intents": bot.handoff_intents,
+    }
+
+
+def charts(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        "csat_by_agent": bar_chart(
+            "CSAT by agent", [(r["name"], r["csat"]) for r in data["agents"]], "%", maximum=100
+        ),
+        "tickets_by_queue": bar_chart(
+            "Tickets handled by queue", [(r["name"], r["tickets_handled"]) for r in data["queues"]]
+        ),
+    }
+
+
+def conversation_csv(report: Report, names: dict[int, str]) -> str:
+    """One row per conversation with every metric, its rating, intent, queue and agent."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in report.conversations:
+        writer.writerow(
+            [
+                row.conversation_id,
+                iso(row.started_at),
+                row.channel or "",
+                row.intent or "",
+                row.ticket_id or "",
+                row.queue or "",
+                names.get(row.agent_id, "") if row.agent_id is not None else "",
+                int(row.handed_off),
+                int(row.resolved),
+                _blank(row.first_response_s),
+                _blank(row.resolution_s),
+                _blank(row.rating),
+            ]
+        )
+    return out.getvalue()
+
+
+def _blank(value: float | int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _row(name: str, row: QualityRow, agent_id: int | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "agent_id": agent_id,
+        "tickets_handled": row.tickets_handled,
+        "ratings": row.ratings,
+        "csat": row.csat,
+        "first_response_avg_s": row.first_response_avg_s,
+        "resolution_avg_s": row.resolution_avg_s,
+    }

@@ -1,0 +1,78 @@
+"""Reports with filters, the conversations behind the numbers, and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.bot.conftest import Client, login
+
+WEBHOOK = "/webhooks/rest/webhook"
+
+
+async def _rated_billing_conversation(client: Client, rating: str) -> None:
+    await client.post(
+        WEBHOOK, json={"sender": "r", "message": "how long does shipping to Germany take?"}
+    )
+    await client.post(
+        WEBHOOK, json={"sender": "r", "message": "I was charged twice, I want a refund"}
+    )
+    csrf = await login(client, "ada")
+    headers = {"X-CSRF-Token": csrf}
+    ticket = (await (await client.get("/api/console/tickets?view=mine")).json())["tickets"][0]
+    await client.post(
+        f"/api/console/tickets/{ticket['id']}/messages", json={"text": "Done."}, headers=headers
+    )
+    await client.post(f"/api/console/tickets/{ticket['id']}/resolve", headers=headers)
+    reply = await (await client.post(WEBHOOK, json={"sender": "r", "message": rating})).json()
+    assert reply[0]["text"] == "Thank you for your feedback!"
+    await client.post(
+        WEBHOOK, json={"sender": "s", "message": "how long does shipping to Germany take?"}
+    )
+    client.session.cookie_jar.clear()
+
+
+async def test_the_report_follows_its_filters(client: Client, users: dict[str, int]) -> None:
+    await _rated_billing_conversation(client, "5")
+    await login(client, "sam")
+    page = await (await client.get("/reports")).text()
+    assert 'data-testid="report-csat">100%' in page
+    assert ">2</a>" in page  # two conversations, one of them contained
+    assert 'data-testid="report-containment">50%' in page
+    orders = await (await client.get("/reports?queue=orders")).text()
+    assert 'data-testid="report-csat">—' in orders
+    ada = await (await client.get(f"/reports?agent={users['ada']}")).text()
+    assert 'data-testid="report-csat">100%' in ada
+
+
+async def test_drill_down_and_csv_list_the_conversations(
+    client: Client, users: dict[str, int]
+) -> None:
+    await _rated_billing_conversation(client, "2")
+    await login(client, "sam")
+    listing = await (await client.get("/reports/conversations?queue=billing")).text()
+    assert listing.count('data-testid="conversation-row"') == 1
+    export = await client.get("/reports/export.csv")
+    assert export.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(await export.text())))
+    assert len(rows) == 2
+    handled = next(r for r in rows if r["handed_off"] == "1")
+    assert (handled["queue"], handled["agent"], handled["rating"], handled["resolved"]) == (
+        "billing",
+        "Ada",
+        "2",
+        "1",
+    )
+    assert handled["intent"] == "shipping_info"
+    assert float(handled["resolution_s"]) >= 0
+
+
+async def test_report_input_errors_and_access(client: Client, users: dict[str, int]) -> None:
+    await login(client, "ada")
+    assert (await client.get("/reports/export.csv")).status == 403
+    assert (await client.get("/reports/conversations")).status == 403
+    client.session.cookie_jar.clear()
+    await login(client, "sam")
+    bad = await client.get("/reports?period=forever")
+    assert bad.status == 400 and "7d" in await bad.text()
+    assert (await client.get("/reports?agent=x")).status == 400
