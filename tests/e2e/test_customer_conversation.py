@@ -149,3 +149,11 @@ async def test_customer_conversation_end_to_end(
     assert [(t["id"], t["status"], t["queue"]) for t in listed] == [
         (ticket_id, "resolved", "billing")
     ]
+    exported = json.loads(helpline_server.cli("report", "--since", "7d", "--format", "json"))
+    assert exported["summary"]["csat"] == 100.0 and exported["summary"]["tickets_handled"] == 1
+    assert [(q["name"], q["tickets_handled"]) for q in exported["queues"]] == [("billing", 1)]
+    page = helpline_server.cli("report", "--since", "7d", "--format", "html")
+    assert "<svg" in page and "100%" in page
+    assert "src=" not in page and "href=" not in page  # self-contained: nothing fetched
+    rows = helpline_server.cli("report", "--since", "all", "--format", "csv").splitlines()
+    assert rows[0].startswith("conversation_id,") and len(rows) == 2

@@ -1,0 +1,75 @@
+"""`helpline report`: the quality report as a self-contained HTML page, CSV or JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import jinja2
+import typer
+
+from actions.errors import InvalidInput
+from bot.cli import common
+from bot.reporting import charts, conversation_csv, load_report, parse_period, report_data
+from bot.settings import Settings
+from bot.web.format import duration, percent
+from scoring import ReportFilter
+from storage import migrate
+from storage.database import Database
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def report(
+    since: Annotated[str, typer.Option(help="Period covered: 7d, 12h or all.")] = "7d",
+    output_format: Annotated[
+        Literal["html", "csv", "json"], typer.Option("--format", help="html, csv or json.")
+    ] = "html",
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default: standard output).")
+    ] = None,
+    config: common.ConfigOption = common.DEFAULT_CONFIG,
+) -> None:
+    """Write the quality report: a self-contained HTML page with charts, a CSV with one row per
+    conversation, or JSON."""
+    settings = common.load(config)
+    try:
+        chosen = ReportFilter(since=parse_period(since))
+    except InvalidInput as exc:
+        raise common.fail(exc.message, 2) from exc
+    migrate.upgrade(settings.database_url)
+    text = asyncio.run(_render(settings, chosen, output_format, since))
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        common.console.print(f"wrote {output_format} report to {out}")
+
+
+async def _render(settings: Settings, chosen: ReportFilter, output_format: str, since: str) -> str:
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            built, names = await load_report(session, chosen)
+    finally:
+        await db.dispose()
+    if output_format == "csv":
+        return conversation_csv(built, names)
+    data = report_data(built, names)
+    if output_format == "json":
+        return json.dumps({"since": since, **data}, default=str) + "\n"
+    return _html(data, since)
+
+
+def _html(data: dict[str, Any], since: str) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"])
+    )
+    env.filters["duration"] = duration
+    env.filters["percent"] = percent
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    context = {**data, "charts": charts(data), "since": since, "generated": generated}
+    return env.get_template("report_standalone.html").render(context)
