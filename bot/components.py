@@ -8,9 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.channels.telegram import TelegramChannel
 from bot.engine import Engine
 from bot.live import Hub
-from bot.settings import Settings, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 from knowledge_base.articles import load_articles
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.encoder import Encoder, load_encoder
@@ -64,6 +65,7 @@ class Components:
     hub: Hub
     engine: Engine
     secret: bytes
+    telegram: TelegramChannel | None = None
 
 
 def build_components(settings: Settings) -> Components:
@@ -71,7 +73,28 @@ def build_components(settings: Settings) -> Components:
     encoder = load_encoder(settings.nlu.encoder)
     nlu = NLUModel.load(settings.resolve(settings.nlu.model_dir), nlu_config(settings), encoder)
     kb, _errors = build_kb(settings, encoder)
-    return wire(settings, nlu, kb, secret_key(settings))
+    components = wire(settings, nlu, kb, secret_key(settings))
+    components.telegram = telegram_channel(settings, components.engine, dict(os.environ))
+    return components
+
+
+def telegram_channel(
+    settings: Settings, engine: Engine, environ: dict[str, str]
+) -> TelegramChannel | None:
+    """The Telegram adapter when config.yml enables it; its secrets come from the environment."""
+    telegram = settings.channels.telegram
+    if not telegram.enabled:
+        return None
+    token = environ.get("TELEGRAM_BOT_TOKEN")
+    if not token:
+        raise ConfigError("channels.telegram.enabled is true but TELEGRAM_BOT_TOKEN is not set")
+    secret = environ.get("TELEGRAM_WEBHOOK_SECRET")
+    if telegram.mode == "webhook" and not secret:
+        raise ConfigError(
+            "channels.telegram.mode is webhook but TELEGRAM_WEBHOOK_SECRET is not set: "
+            "without it anyone could post updates"
+        )
+    return TelegramChannel(engine, engine.hub, token, secret, environ.get("TELEGRAM_API_URL"))
 
 
 def wire(settings: Settings, nlu: NLUModel, kb: KnowledgeBaseIndex, secret: bytes) -> Components:

@@ -30,6 +30,11 @@ def conversation_topic(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 
 
+def channel_topic(channel: str) -> str:
+    """Every message of every conversation on one channel (for outbound channel adapters)."""
+    return f"channel:{channel}"
+
+
 class Hub:
     """Fan-out of payloads to every subscriber of a topic (one process; Redis comes later)."""
 
@@ -105,10 +110,15 @@ async def _publish_message(
 ) -> None:
     topic = conversation_topic(message.conversation_id)
     data = message_json(message, with_nlu=True)
-    if (message.extras or {}).get("csat_request"):
+    survey = bool((message.extras or {}).get("csat_request"))
+    if survey:
         hub.publish(topic, {"kind": "csat_request", "question": csat_question})
     else:
         hub.publish(topic, {"kind": "message", "message": data})
+    conversation = await session.get(Conversation, message.conversation_id)
+    if conversation is not None:
+        outbound = {"kind": "message", "message": data, "csat_request": survey}
+        hub.publish(channel_topic(conversation.channel), outbound)
     ticket = await session.scalar(
         select(Ticket)
         .where(Ticket.conversation_id == message.conversation_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -67,6 +67,16 @@ class CsatSettings(_Frozen):
     thanks: str = "Thank you for your feedback!"
 
 
+class TelegramSettings(_Frozen):
+    enabled: bool = False
+    mode: Literal["webhook", "polling"] = "webhook"
+    webhook_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_/-]+$")] = "/webhooks/telegram"
+
+
+class ChannelsSettings(_Frozen):
+    telegram: TelegramSettings = TelegramSettings()
+
+
 class DemoUser(_Frozen):
     username: str = Field(min_length=1)
     display_name: str = Field(min_length=1)
@@ -87,6 +97,7 @@ class Settings(_Frozen):
     routing: RoutingSettings
     queues: tuple[QueueSettings, ...] = Field(min_length=1)
     csat: CsatSettings
+    channels: ChannelsSettings = ChannelsSettings()
     demo: DemoSettings = DemoSettings()
     database_url: str = DEFAULT_DATABASE_URL
     base_dir: Path = Path()

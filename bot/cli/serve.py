@@ -10,6 +10,7 @@ import typer
 
 from bot.cli import common
 from bot.cli.users import sync_config_queues
+from bot.settings import ConfigError
 from storage import migrate
 
 app = typer.Typer()
@@ -32,7 +33,7 @@ def serve(
     migrate.upgrade(settings.database_url)
     try:
         components = build_components(settings)
-    except (FileNotFoundError, RuntimeError) as exc:
+    except (FileNotFoundError, RuntimeError, ConfigError) as exc:
         raise common.fail(str(exc)) from exc
     asyncio.run(sync_config_queues(components.db, settings))
     common.console.print(f"helpline serving on http://{host}:{port}")

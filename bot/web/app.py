@@ -69,9 +69,22 @@ def create_app(components: Components) -> web.Application:
     for module in (pages, console, reports, rest, widget):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", PACKAGE / "static")
+    if components.telegram is not None:
+        telegram_settings = components.settings.channels.telegram
+        app.router.add_post(telegram_settings.webhook_path, components.telegram.webhook)
+        app.on_startup.append(_start_telegram)
     app.on_cleanup.append(_close)
     return app
 
 
+async def _start_telegram(app: web.Application) -> None:
+    components = app[keys.COMPONENTS]
+    assert components.telegram is not None  # only registered when configured
+    await components.telegram.start(polling=components.settings.channels.telegram.mode == "polling")
+
+
 async def _close(app: web.Application) -> None:
-    await app[keys.COMPONENTS].db.dispose()
+    components = app[keys.COMPONENTS]
+    if components.telegram is not None:
+        await components.telegram.stop()
+    await components.db.dispose()

@@ -1,0 +1,200 @@
+"""Telegram end to end: python-telegram-bot against a Bot API server on loopback, updates posted
+to helpline's real webhook endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels.telegram import SECRET_HEADER, TelegramChannel
+from bot.components import Components, telegram_channel
+from bot.settings import ConfigError
+from bot.web.app import create_app
+from storage.models import CsatResponse, Event, Message
+from tests.bot.conftest import Client, login
+from tests.bot.telegram_api import TOKEN, FakeBotApi, text_update
+
+SECRET = "s3cret-webhook-token"
+HOOK = "/webhooks/telegram"
+CHAT = 4242
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    fake = FakeBotApi()
+    await fake.server.start_server()
+    yield fake
+    await fake.server.close()
+
+
+@pytest.fixture
+async def tg_client(
+    aiohttp_client: Callable[..., Awaitable[Client]], components: Components, api: FakeBotApi
+) -> Client:
+    components.telegram = TelegramChannel(components.engine, components.hub, TOKEN, SECRET, api.url)
+    return await aiohttp_client(create_app(components))
+
+
+async def post(client: Client, update: dict[str, Any], secret: str | None = SECRET) -> int:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    response = await client.post(HOOK, json=update, headers=headers)
+    return response.status
+
+
+async def count(components: Components, model: type, *where: Any) -> int:
+    async with components.db.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def test_updates_without_the_secret_are_refused(
+    tg_client: Client, components: Components
+) -> None:
+    assert await post(tg_client, text_update(1, CHAT, "hi"), secret=None) == 403
+    assert await post(tg_client, text_update(1, CHAT, "hi"), secret="wrong") == 403
+    assert await count(components, Message) == 0
+    bad = await tg_client.post(HOOK, data=b"{", headers={SECRET_HEADER: SECRET})
+    assert bad.status == 400
+    assert await post(tg_client, {"no": "update"}) == 400
+
+
+async def test_a_question_is_answered_in_the_chat_with_its_source(
+    tg_client: Client, api: FakeBotApi
+) -> None:
+    assert (
+        await post(tg_client, text_update(10, CHAT, "how long does shipping to Germany take?"))
+        == 200
+    )
+    await api.wait_for(lambda: len(api.sent(CHAT)) == 1)
+    reply = api.sent(CHAT)[0]["text"]
+    assert "Germany" in reply and "Source: Shipping times and costs" in reply
+
+
+async def test_an_update_delivered_twice_at_once_is_stored_and_answered_once(
+    tg_client: Client, components: Components, api: FakeBotApi
+) -> None:
+    update = text_update(20, CHAT, "hi there")
+    statuses = await asyncio.gather(post(tg_client, update), post(tg_client, update))
+    assert statuses == [200, 200]
+    await api.wait_for(lambda: len(api.sent(CHAT)) >= 1)
+    await asyncio.sleep(0.3)
+    assert await count(components, Message, Message.sender == "customer") == 1
+    assert len(api.sent(CHAT)) == 1
+
+
+async def test_an_edited_message_updates_the_stored_text(
+    tg_client: Client, components: Components
+) -> None:
+    await post(tg_client, text_update(30, CHAT, "helo", message_id=77))
+    edited = text_update(31, CHAT, "hello", message_id=77)
+    edited["edited_message"] = edited.pop("message")
+    edited["edited_message"]["edit_date"] = int(time.time())
+    assert await post(tg_client, edited) == 200
+    async with components.db.session() as session:
+        texts = list(
+            await session.scalars(select(Message.text).where(Message.sender == "customer"))
+        )
+    assert texts == ["hello"]
+
+
+async def test_handoff_agent_reply_and_rating_with_an_inline_keyboard(
+    tg_client: Client, components: Components, api: FakeBotApi, users: dict[str, int]
+) -> None:
+    await post(tg_client, text_update(40, CHAT, "I was charged twice, I want a refund"))
+    csrf = await login(tg_client, "ada")
+    headers = {"X-CSRF-Token": csrf}
+    ticket = (await (await tg_client.get("/api/console/tickets?view=mine")).json())["tickets"][0]
+    assert ticket["customer"]["display_name"] == "Kim Lee"
+    await tg_client.post(
+        f"/api/console/tickets/{ticket['id']}/messages", json={"text": "On it!"}, headers=headers
+    )
+    await api.wait_for(lambda: any(m["text"] == "On it!" for m in api.sent(CHAT)))
+    await tg_client.post(f"/api/console/tickets/{ticket['id']}/resolve", headers=headers)
+    await api.wait_for(lambda: "reply_markup" in api.sent(CHAT)[-1])
+    keyboard = api.sent(CHAT)[-1]["reply_markup"]["inline_keyboard"][0]
+    assert [b["callback_data"] for b in keyboard] == [f"csat:{n}" for n in range(1, 6)]
+    callback = {
+        "update_id": 41,
+        "callback_query": {
+            "id": "cb1",
+            "chat_instance": "x",
+            "data": "csat:4",
+            "from": {"id": CHAT, "is_bot": False, "first_name": "Kim"},
+            "message": {
+                "message_id": 9,
+                "date": int(time.time()),
+                "chat": {"id": CHAT, "type": "private"},
+            },
+        },
+    }
+    assert await post(tg_client, callback) == 200
+    async with components.db.session() as session:
+        assert list(await session.scalars(select(CsatResponse.rating))) == [4]
+    assert any(m == "answerCallbackQuery" for m, _ in api.calls)
+    await api.wait_for(lambda: api.sent(CHAT)[-1]["text"] == "Thank you for your feedback!")
+
+
+async def test_retry_after_is_waited_and_the_message_sent_once(
+    tg_client: Client, api: FakeBotApi
+) -> None:
+    api.overrides["sendMessage"] = [
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        }
+    ]
+    started = time.monotonic()
+    await post(tg_client, text_update(50, CHAT, "hello"))
+    await api.wait_for(lambda: len(api.sent(CHAT)) == 2)
+    assert time.monotonic() - started >= 1.0
+    await asyncio.sleep(0.3)
+    assert len(api.sent(CHAT)) == 2  # the refused attempt and one delivery, no more
+
+
+async def test_a_blocked_bot_marks_the_customer_unreachable(
+    tg_client: Client, components: Components, api: FakeBotApi
+) -> None:
+    api.overrides["sendMessage"] = [
+        {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+    ]
+    await post(tg_client, text_update(60, CHAT, "hello"))
+    await api.wait_for(lambda: len(api.sent(CHAT)) == 1)
+    for _ in range(50):
+        if await count(components, Event, Event.type == "customer_unreachable"):
+            break
+        await asyncio.sleep(0.05)
+    assert await count(components, Event, Event.type == "customer_unreachable") == 1
+
+
+async def test_polling_mode_handles_updates(components: Components, api: FakeBotApi) -> None:
+    channel = TelegramChannel(components.engine, components.hub, TOKEN, None, api.url)
+    api.updates = [text_update(70, CHAT, "hi")]
+    await channel.start(polling=True)
+    try:
+        await api.wait_for(lambda: len(api.sent(CHAT)) == 1)
+    finally:
+        await channel.stop()
+    assert api.sent(CHAT)[0]["text"] == components.settings.dialogue.responses["greet"]
+    assert ("deleteWebhook", {}) in [(m, {}) for m, _ in api.calls]
+
+
+def test_telegram_needs_its_secrets(components: Components) -> None:
+    enabled = components.settings.channels.model_copy(
+        update={
+            "telegram": components.settings.channels.telegram.model_copy(update={"enabled": True})
+        }
+    )
+    settings = components.settings.model_copy(update={"channels": enabled})
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
+        telegram_channel(settings, components.engine, {})
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        telegram_channel(settings, components.engine, {"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert telegram_channel(
+        settings, components.engine, {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "x"}
+    )
