@@ -73,7 +73,13 @@ class TelegramSettings(_Frozen):
     webhook_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_/-]+$")] = "/webhooks/telegram"
 
 
+class WidgetSettings(_Frozen):
+    # Sites (scheme://host[:port]) allowed to open the widget's WebSocket besides our own pages.
+    allowed_origins: tuple[str, ...] = ()
+
+
 class ChannelsSettings(_Frozen):
+    widget: WidgetSettings = WidgetSettings()
     telegram: TelegramSettings = TelegramSettings()
 
 

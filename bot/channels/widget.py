@@ -20,6 +20,7 @@ from bot.engine import InboundMessage
 from bot.live import Payload, conversation_topic
 from bot.views import message_json
 from bot.web import keys
+from bot.web.origin import check_origin
 from storage.models import Message
 
 routes = web.RouteTableDef()
@@ -208,7 +209,9 @@ def _client_id(value: object) -> str | None:
 
 @routes.get("/ws/widget")
 async def widget_socket(request: web.Request) -> web.WebSocketResponse:
+    components = request.app[keys.COMPONENTS]
+    check_origin(request, components.settings.channels.widget.allowed_origins)
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
     await socket.prepare(request)
-    await WidgetSession(request.app[keys.COMPONENTS], socket).run()
+    await WidgetSession(components, socket).run()
     return socket

@@ -16,6 +16,7 @@ from bot.web import keys
 from bot.web.auth import Unauthenticated
 from bot.web.format import duration, percent
 from bot.web.render import render
+from bot.web.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -59,6 +60,7 @@ def create_app(components: Components) -> web.Application:
 
     app = web.Application(middlewares=[errors], client_max_size=1024 * 1024)
     app[keys.COMPONENTS] = components
+    app[keys.LOGIN_THROTTLE] = LoginThrottle()
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(PACKAGE / "templates"),

@@ -19,6 +19,7 @@ from bot.views import message_json, ticket_json
 from bot.web import keys
 from bot.web.auth import access_ticket, can_see_ticket
 from bot.web.inputs import json_object, path_id
+from bot.web.origin import check_origin
 from bot.web.render import render
 from bot.web.staff import staff
 from storage.models import Ticket, User
@@ -128,6 +129,7 @@ async def resolve(request: web.Request) -> web.Response:
 @routes.get("/ws/console")
 async def console_socket(request: web.Request) -> web.WebSocketResponse:
     components = request.app[keys.COMPONENTS]
+    check_origin(request)
     async with components.db.session() as session:
         me = (await staff(session, request)).user
     socket = web.WebSocketResponse(heartbeat=30)

@@ -8,8 +8,10 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from bot.components import Components
+    from bot.web.throttle import LoginThrottle
     from storage.models import User
 
 COMPONENTS: web.AppKey[Components] = web.AppKey("components")
+LOGIN_THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
 USER: web.RequestKey[User] = web.RequestKey("user")
 CSRF_TOKEN: web.RequestKey[str] = web.RequestKey("csrf_token")

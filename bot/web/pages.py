@@ -67,10 +67,20 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), _field(form, "csrf_token"))
     components = request.app[keys.COMPONENTS]
+    throttle = request.app[keys.LOGIN_THROTTLE]
+    # the peer address, never X-Forwarded-For: a client could choose that one
+    attempt = (f"user:{_field(form, 'username').lower()}", f"ip:{request.remote}")
+    wait = throttle.retry_after(*attempt)
+    if wait is not None:
+        response = _login_page(request, error=_locked(wait), status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     async with components.engine.unit_of_work() as session:
         user = await authenticate(session, _field(form, "username"), _field(form, "password"))
         if user is None:
+            throttle.failed(*attempt)
             return _login_page(request, error="Wrong username or password.", status=401)
+        throttle.succeeded(*attempt)
         token = await start_session(session, user)
         await set_agent_status(session, user, "online")
     target = _field(form, "next")
@@ -102,6 +112,13 @@ def _login_page(request: web.Request, error: str | None, status: int) -> web.Res
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/"
     )
     return response
+
+
+def _locked(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return (
+        f"Too many failed log-ins. Try again in about {minutes} minute{'s' if minutes > 1 else ''}."
+    )
 
 
 def _field(form: Any, name: str) -> str:
