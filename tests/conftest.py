@@ -140,11 +140,16 @@ def helpline_server(tmp_path: Path, demo_model_dir: Path) -> Iterator[HelplineSe
         HF_HUB_OFFLINE="1",
     )
     server = HelplineServer(path, env, tmp_path / "server.log")
-    for username, role in [("ada", "agent"), ("sam", "supervisor")]:
+    for username, name, role in [
+        ("ada", "Ada Lovelace", "agent"),
+        ("sam", "Sam Supervisor", "supervisor"),
+    ]:
         server.cli(
             "users",
             "create",
             username,
+            "--name",
+            name,
             "--role",
             role,
             "--queue",

@@ -213,5 +213,6 @@ async def widget_socket(request: web.Request) -> web.WebSocketResponse:
     check_origin(request, components.settings.channels.widget.allowed_origins)
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
     await socket.prepare(request)
+    request.app[keys.SOCKETS].add(socket)
     await WidgetSession(components, socket).run()
     return socket

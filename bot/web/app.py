@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from actions.errors import HelplineError
 from bot.components import Components
@@ -61,6 +62,8 @@ def create_app(components: Components) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=1024 * 1024)
     app[keys.COMPONENTS] = components
     app[keys.LOGIN_THROTTLE] = LoginThrottle()
+    app[keys.SOCKETS] = weakref.WeakSet()
+    app.on_shutdown.append(_close_sockets)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
@@ -83,6 +86,13 @@ async def _start_telegram(app: web.Application) -> None:
     components = app[keys.COMPONENTS]
     assert components.telegram is not None  # only registered when configured
     await components.telegram.start(polling=components.settings.channels.telegram.mode == "polling")
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Tell every browser we are going away, so it reconnects (to us or another worker) at once."""
+    sockets = app[keys.SOCKETS]
+    for socket in list(sockets):
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
 
 async def _close(app: web.Application) -> None:

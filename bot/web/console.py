@@ -134,6 +134,7 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
         me = (await staff(session, request)).user
     socket = web.WebSocketResponse(heartbeat=30)
     await socket.prepare(request)
+    request.app[keys.SOCKETS].add(socket)
     async with components.hub.subscribe(CONSOLE) as updates:
         forward = asyncio.create_task(_forward(socket, updates, me))
         try:

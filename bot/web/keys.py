@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -13,5 +14,7 @@ if TYPE_CHECKING:
 
 COMPONENTS: web.AppKey[Components] = web.AppKey("components")
 LOGIN_THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
+# Open WebSockets, closed with "going away" when the server shuts down.
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 USER: web.RequestKey[User] = web.RequestKey("user")
 CSRF_TOKEN: web.RequestKey[str] = web.RequestKey("csrf_token")

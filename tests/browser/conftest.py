@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the tests may run as root, where Chromium's sandbox cannot start
@@ -30,3 +32,19 @@ async def browser() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+def screenshot(tmp_path: Path) -> object:
+    """Save a page as PNG: into HELPLINE_SCREENSHOTS when set (the README's pictures come from
+    there), otherwise into the test's temporary folder."""
+    folder = Path(os.environ.get("HELPLINE_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    async def take(page: Page, name: str) -> Path:
+        path = folder / f"{name}.png"
+        await page.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000  # a rendered page, not an empty canvas
+        return path
+
+    return take
