@@ -99,7 +99,8 @@ async def publish_changes(
             )
         for ticket in tickets:
             hub.publish(
-                CONSOLE, {"kind": "ticket", "scope": _scope(ticket), "data": ticket_json(ticket)}
+                CONSOLE,
+                {"kind": "ticket", "scope": ticket_scope(ticket), "data": ticket_json(ticket)},
             )
         for message in messages:
             await _publish_message(session, hub, message, csat_question)
@@ -126,7 +127,7 @@ async def _publish_message(
         .limit(1)
     )
     if ticket is not None:
-        hub.publish(CONSOLE, {"kind": "message", "scope": _scope(ticket), "data": data})
+        hub.publish(CONSOLE, {"kind": "message", "scope": ticket_scope(ticket), "data": data})
 
 
 async def _by_id(session: AsyncSession, model: Any, ids: set[int]) -> list[Any]:
@@ -136,6 +137,6 @@ async def _by_id(session: AsyncSession, model: Any, ids: set[int]) -> list[Any]:
     return list(result)
 
 
-def _scope(ticket: Ticket) -> Payload:
+def ticket_scope(ticket: Ticket) -> Payload:
     """What the access check needs to decide who may see a ticket's updates."""
     return {"id": ticket.id, "queue_id": ticket.queue_id, "assignee_id": ticket.assignee_id}

@@ -15,9 +15,10 @@ from aiohttp import WSMsgType, web
 from actions.conversations import find_latest_conversation, find_open_conversation, transcript
 from actions.csat import record_csat
 from actions.errors import Conflict, HelplineError, InvalidInput
+from actions.tickets import active_ticket
 from bot.components import Components
 from bot.engine import InboundMessage
-from bot.live import Payload, conversation_topic
+from bot.live import CONSOLE, Payload, conversation_topic, ticket_scope
 from bot.views import message_json
 from bot.web import keys
 from bot.web.origin import check_origin
@@ -95,6 +96,8 @@ class WidgetSession:
             await self._message(data.get("text"), client_id)
         elif kind == "rating":
             await self._rating(data.get("rating"), data.get("comment"))
+        elif kind == "typing":
+            await self._typing()
         else:
             raise InvalidInput(f"unknown frame type {str(kind)[:40]!r}")
 
@@ -150,6 +153,18 @@ class WidgetSession:
             {"type": "rating_saved", "text": self.components.settings.csat.thanks}
         )
 
+    async def _typing(self) -> None:
+        """The customer is typing: agents who can see the conversation's ticket are told."""
+        if self.conversation_id is None:
+            return
+        async with self.components.db.session() as session:
+            ticket = await active_ticket(session, self.conversation_id)
+            if ticket is None:
+                return
+            scope = ticket_scope(ticket)
+        activity = {"ticket_id": ticket.id, "who": "customer", "activity": "typing"}
+        self.components.hub.publish(CONSOLE, {"kind": "activity", "scope": scope, "data": activity})
+
     async def _forward(self) -> None:
         while True:
             update = await self.updates.get()
@@ -161,6 +176,10 @@ class WidgetSession:
             await self._send_message(update["message"])
         elif update["kind"] == "status":
             await self.socket.send_json({"type": "status", "status": update["status"]})
+        elif update["kind"] == "typing":
+            await self.socket.send_json(
+                {"type": "typing", "sender": "agent", "name": update["name"]}
+            )
         elif update["kind"] == "csat_request":
             await self.socket.send_json({"type": "csat_request", "question": update["question"]})
 

@@ -47,6 +47,7 @@
     transcript: byId('transcript'),
     replyForm: byId('reply-form'),
     replyInput: byId('reply-input'),
+    activity: byId('activity-notice'),
     replySend: byId('reply-send'),
     details: byId('ticket-details'),
     detailsEmpty: byId('details-empty'),
@@ -468,6 +469,7 @@
     var seq = ++state.ticketSeq;
     var switching = state.selectedId !== id;
     state.selectedId = id;
+    if (switching) { els.activity.hidden = true; announce('viewing'); }
     state.loadingTicket = true;
     state.buffered = [];
     if (state.unread.delete(id)) updateTitle();
@@ -893,9 +895,34 @@
         state.unread.add(ticketId);
         renderList();
       }
+    } else if (data.type === 'activity' && Number(data.ticket_id) === state.selectedId) {
+      showActivity(data);
     } else if (data.type === 'error' && data.message) {
       toast(String(data.message));
     }
+  }
+
+  /* Who else is on the open ticket: "Customer is typing…", "Grace is viewing this ticket". */
+  var activityTimer = null;
+  function showActivity(data) {
+    var who = data.who === 'customer' ? 'The customer' : String(data.name || 'Another agent');
+    var what = data.activity === 'typing' ? ' is typing…' : ' is viewing this ticket';
+    els.activity.textContent = who + what;
+    els.activity.hidden = false;
+    clearTimeout(activityTimer);
+    activityTimer = setTimeout(function () { els.activity.hidden = true; }, 6000);
+  }
+
+  function announce(kind) {
+    if (!state.ws || state.ws.readyState !== 1 || state.selectedId === null) return;
+    try { state.ws.send(JSON.stringify({ type: kind, ticket_id: state.selectedId })); } catch (e) { /* reconnect will follow */ }
+  }
+
+  var lastTypingSent = 0;
+  function announceTyping() {
+    if (!els.replyInput.value.trim() || Date.now() - lastTypingSent < 3000) return;
+    lastTypingSent = Date.now();
+    announce('typing');
   }
 
   /* ── Details drawer (medium and narrow screens) ─────────────────────── */
@@ -965,6 +992,7 @@
     ev.preventDefault();
     sendReply();
   });
+  els.replyInput.addEventListener('input', announceTyping);
   els.replyInput.addEventListener('keydown', function (ev) {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.altKey && !ev.isComposing) {
       ev.preventDefault();

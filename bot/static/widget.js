@@ -14,6 +14,7 @@
   var BACKOFF_MIN_MS = 1000;
   var BACKOFF_MAX_MS = 15000;
   var TYPING_TIMEOUT_MS = 10000;
+  var TYPING_SEND_MS = 3000;
   var SENDERS = ['customer', 'bot', 'agent', 'system'];
   var SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -336,6 +337,7 @@
       }
     });
     input.addEventListener('input', autoGrow);
+    input.addEventListener('input', announceTyping);
     document.addEventListener('keydown', function (ev) {
       if (ev.key !== 'Escape' || !state.open) return;
       var active = document.activeElement;
@@ -489,6 +491,7 @@
       case 'csat_request': showCsat(data.question); if (!state.open) setUnread(state.unread + 1); break;
       case 'rating_saved': onRatingSaved(data); break;
       case 'error': onError(data); break;
+      case 'typing': showTyping(); break;
       default: break;
     }
   }
@@ -809,6 +812,15 @@
     });
     if (node.nextSibling) ui.messages.insertBefore(chips, node.nextSibling);
     else ui.messages.appendChild(chips);
+  }
+
+  /* Tell the agent the customer is typing: at most every few seconds, only while a person has
+     the conversation (the bot does not need to know). */
+  var lastTypingSent = 0;
+  function announceTyping() {
+    if (state.status !== 'waiting' && state.status !== 'with_agent') return;
+    if (!ui.input.value.trim() || Date.now() - lastTypingSent < TYPING_SEND_MS) return;
+    if (sendFrame({ type: 'typing' })) lastTypingSent = Date.now();
   }
 
   function showTyping() {

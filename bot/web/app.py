@@ -57,7 +57,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def create_app(components: Components) -> web.Application:
     from bot.channels import rest, widget  # noqa: PLC0415 (routes import the app's keys)
-    from bot.web import console, pages, reports  # noqa: PLC0415
+    from bot.web import console, console_live, pages, reports  # noqa: PLC0415
 
     app = web.Application(middlewares=[errors], client_max_size=1024 * 1024)
     app[keys.COMPONENTS] = components
@@ -71,7 +71,7 @@ def create_app(components: Components) -> web.Application:
     )
     env.filters["duration"] = duration
     env.filters["percent"] = percent
-    for module in (pages, console, reports, rest, widget):
+    for module in (pages, console, console_live, reports, rest, widget):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", PACKAGE / "static")
     if components.telegram is not None:

@@ -1,12 +1,9 @@
-"""The agent console: the page, its JSON API (take, reply, resolve) and its live WebSocket."""
+"""The agent console: the page and its JSON API (take, reply, resolve); live updates are in
+console_live."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from typing import Any
-
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,12 +11,10 @@ from actions.conversations import get_conversation, transcript
 from actions.errors import Forbidden, InvalidInput
 from actions.tickets import agent_reply, get_ticket, resolve_ticket, take_ticket
 from bot.engine import validate_text
-from bot.live import CONSOLE
 from bot.views import message_json, ticket_json
 from bot.web import keys
 from bot.web.auth import access_ticket, can_see_ticket
 from bot.web.inputs import json_object, path_id
-from bot.web.origin import check_origin
 from bot.web.render import render
 from bot.web.staff import staff
 from storage.models import Ticket, User
@@ -124,42 +119,6 @@ async def resolve(request: web.Request) -> web.Response:
         await engine.ask_for_rating(session, ticket.conversation_id)
         data = ticket_json(ticket)
     return web.json_response({"ticket": data})
-
-
-@routes.get("/ws/console")
-async def console_socket(request: web.Request) -> web.WebSocketResponse:
-    components = request.app[keys.COMPONENTS]
-    check_origin(request)
-    async with components.db.session() as session:
-        me = (await staff(session, request)).user
-    socket = web.WebSocketResponse(heartbeat=30)
-    await socket.prepare(request)
-    request.app[keys.SOCKETS].add(socket)
-    async with components.hub.subscribe(CONSOLE) as updates:
-        forward = asyncio.create_task(_forward(socket, updates, me))
-        try:
-            async for frame in socket:
-                if frame.type == WSMsgType.ERROR:
-                    break
-        finally:
-            forward.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await forward
-    return socket
-
-
-async def _forward(socket: web.WebSocketResponse, updates: asyncio.Queue[Any], me: Any) -> None:
-    while True:
-        update = await updates.get()
-        scope = update["scope"]
-        if not can_see_ticket(me, scope["queue_id"], scope["assignee_id"]):
-            continue
-        if update["kind"] == "ticket":
-            await socket.send_json({"type": "ticket", "ticket": update["data"]})
-        else:
-            await socket.send_json(
-                {"type": "message", "ticket_id": scope["id"], "message": update["data"]}
-            )
 
 
 async def _my_ticket(session: AsyncSession, request: web.Request) -> tuple[User, Ticket]:
