@@ -31,6 +31,7 @@ CSV_COLUMNS = (
     "first_response_s",
     "resolution_s",
     "rating",
+    "predicted_satisfaction",
 )
 _PERIOD = re.compile(r"^(\d{1,4})([dh])$")
 
@@ -80,18 +81,23 @@ def _record(event: Event) -> EventRecord:
 
 def report_data(report: Report, names: dict[int, str]) -> dict[str, Any]:
     """Everything the page and the JSON export show."""
+    by_agent = report.predicted(lambda r: r.agent_id)
+    by_queue = report.predicted(lambda r: r.queue)
     agents = sorted(
         (
-            _row(names.get(i, f"#{i}"), row, agent_id=i)
+            _row(names.get(i, f"#{i}"), row, agent_id=i, predicted=by_agent.get(i))
             for i, row in report.quality.by_agent.items()
         ),
         key=lambda r: r["name"],
     )
-    queues = [_row(name, row) for name, row in sorted(report.quality.by_queue.items())]
+    queues = [
+        _row(name, row, predicted=by_queue.get(name))
+        for name, row in sorted(report.quality.by_queue.items())
+    ]
     bot = report.bot
     return {
         "summary": {
-            **_row("All", report.quality.summary),
+            **_row("All", report.quality.summary, predicted=report.predicted().get("all")),
             "conversations": bot.conversations,
             "containment": bot.containment,
             "handed_off": bot.handed_off,
@@ -99,6 +105,7 @@ def report_data(report: Report, names: dict[int, str]) -> dict[str, Any]:
         "agents": agents,
         "queues": queues,
         "handoff_intents": bot.handoff_intents,
+        "model": {"weights": report.model.weights, "learned_from": report.model.learned_from},
     }
 
 
@@ -114,7 +121,8 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
 
 
 def conversation_csv(report: Report, names: dict[int, str]) -> str:
-    """One row per conversation with every metric, its rating, intent, queue and agent."""
+    """One row per conversation with every metric, its rating and predicted satisfaction,
+    intent, queue and agent."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -133,6 +141,7 @@ def conversation_csv(report: Report, names: dict[int, str]) -> str:
                 _blank(row.first_response_s),
                 _blank(row.resolution_s),
                 _blank(row.rating),
+                report.predictions[row.conversation_id].probability,
             ]
         )
     return out.getvalue()
@@ -142,10 +151,13 @@ def _blank(value: float | int | None) -> str:
     return "" if value is None else str(value)
 
 
-def _row(name: str, row: QualityRow, agent_id: int | None = None) -> dict[str, Any]:
+def _row(
+    name: str, row: QualityRow, agent_id: int | None = None, predicted: float | None = None
+) -> dict[str, Any]:
     return {
         "name": name,
         "agent_id": agent_id,
+        "predicted": predicted,
         "tickets_handled": row.tickets_handled,
         "ratings": row.ratings,
         "csat": row.csat,

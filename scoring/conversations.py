@@ -23,6 +23,9 @@ class ConversationRow:
     first_response_s: float | None = None
     resolution_s: float | None = None
     rating: int | None = None
+    customer_messages: int = 0
+    sentiment_start: float | None = None  # -1 .. 1, the customer's first message
+    sentiment_end: float | None = None  # the customer's latest message
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,14 @@ def _started(row: ConversationRow, event: EventRecord) -> ConversationRow:
 
 
 def _customer_message(row: ConversationRow, event: EventRecord) -> ConversationRow:
+    sentiment = event.payload.get("sentiment")
+    mood = float(sentiment) if isinstance(sentiment, int | float) else None
+    row = replace(
+        row,
+        customer_messages=row.customer_messages + 1,
+        sentiment_start=row.sentiment_start if row.sentiment_start is not None else mood,
+        sentiment_end=mood if mood is not None else row.sentiment_end,
+    )
     if row.intent is not None or not _understood(event.payload):
         return row
     return replace(row, intent=event.payload["intent"])

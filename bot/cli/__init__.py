@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db, demo, kb, nlu, report, serve, tickets, users
+from bot.cli import db, demo, kb, nlu, report, score, serve, tickets, users
 
 app = typer.Typer(help="helpline: customer-service automation.", no_args_is_help=True)
 app.command()(serve.serve)
@@ -17,5 +17,6 @@ for name, sub in (
     ("nlu", nlu.app),
     ("db", db.app),
     ("demo", demo.app),
+    ("score", score.app),
 ):
     app.add_typer(sub, name=name)

@@ -52,6 +52,11 @@ async def report_conversations(request: web.Request) -> web.Response:
             "first_response_s": r.first_response_s,
             "resolution_s": r.resolution_s,
             "rating": r.rating,
+            "predicted": report.predictions[r.conversation_id].probability * 100,
+            "reasons": ", ".join(
+                f"{name} {weight:+.2f}"
+                for name, weight in report.predictions[r.conversation_id].reasons[:3]
+            ),
         }
         for r in report.conversations
     ]

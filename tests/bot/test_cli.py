@@ -98,3 +98,11 @@ def test_missing_model_is_a_clear_error(config: Path, tmp_path: Path) -> None:
     code, _, err = run("nlu", "parse", "hi", "--config", str(config))
     assert code == 1
     assert "helpline train" in err
+
+
+def test_score_evaluate_reports_the_prior_on_an_empty_database(config: Path) -> None:
+    code, out, _ = run("score", "evaluate", "--json", "--config", str(config))
+    assert code == 0
+    result = json.loads(out)
+    assert result["rated_conversations"] == 0 and result["auc"] is None
+    assert result["model"] == "prior" and "sentiment_end" in result["weights"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from tests.bot.conftest import Client, login
 
@@ -39,6 +40,7 @@ async def test_the_report_follows_its_filters(client: Client, users: dict[str, i
     assert 'data-testid="report-csat">100%' in page
     assert ">2</a>" in page  # two conversations, one of them contained
     assert 'data-testid="report-containment">50%' in page
+    assert re.search(r'data-testid="report-predicted">\d+%', page)
     orders = await (await client.get("/reports?queue=orders")).text()
     assert 'data-testid="report-csat">—' in orders
     ada = await (await client.get(f"/reports?agent={users['ada']}")).text()
@@ -64,6 +66,7 @@ async def test_drill_down_and_csv_list_the_conversations(
         "1",
     )
     assert handled["intent"] == "shipping_info"
+    assert all(0 < float(r["predicted_satisfaction"]) < 1 for r in rows)
     assert float(handled["resolution_s"]) >= 0
 
 

@@ -1,0 +1,49 @@
+"""`helpline score evaluate`: how well predicted satisfaction matches the ratings customers gave."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import typer
+
+from bot.cli import common
+from bot.reporting import load_report
+from bot.settings import Settings
+from scoring import ReportFilter
+from scoring.satisfaction import evaluate_model
+from storage import migrate
+from storage.database import Database
+
+app = typer.Typer(help="Conversation scoring.", no_args_is_help=True)
+
+
+@app.command("evaluate")
+def score_evaluate(
+    config: common.ConfigOption = common.DEFAULT_CONFIG, as_json: common.JsonOption = False
+) -> None:
+    """Cross-validated auc, mae and calibration error of predicted satisfaction on the rated
+    conversations, and the weights the model uses now."""
+    settings = common.load(config)
+    migrate.upgrade(settings.database_url)
+    result = asyncio.run(_evaluate(settings))
+    if as_json:
+        print(json.dumps(result))
+        return
+    for key, value in result.items():
+        common.console.print(f"{key:>20}: {value}", highlight=False)
+
+
+async def _evaluate(settings: Settings) -> dict[str, Any]:
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            report, _ = await load_report(session, ReportFilter())
+    finally:
+        await db.dispose()
+    return {
+        **evaluate_model(report.conversations),
+        "model": "learned" if report.model.learned_from else "prior",
+        "weights": {k: round(v, 3) for k, v in report.model.weights.items()},
+    }
