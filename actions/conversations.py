@@ -13,6 +13,7 @@ from actions.record import Actor, record
 from storage.models import ChannelIdentity, Conversation, Customer, Message
 
 OPEN_STATUSES = ("bot", "waiting", "with_agent", "awaiting_rating")
+INTERNAL_NOTE = "note"  # the sender of notes staff write for each other; customers never see them
 
 
 async def open_conversation(
@@ -114,16 +115,23 @@ async def add_message(
         sentiment=notes.get("sentiment"),
         extras=extras,
     )
-    try:
-        async with session.begin_nested():
-            session.add(message)
-            await session.flush()
-    except IntegrityError:  # the same delivery is being stored at this moment: that one counts
-        existing = await session.scalar(same_delivery) if external_id is not None else None
-        if existing is None:
-            raise
-        return existing, False
-    await session.refresh(message, ["sender_user"])
+    if external_id is None:  # nothing to collide with: no savepoint needed
+        session.add(message)
+        await session.flush()
+    else:
+        try:
+            async with session.begin_nested():
+                session.add(message)
+                await session.flush()
+        except IntegrityError:  # the same delivery is being stored at this moment: that one counts
+            existing = await session.scalar(same_delivery)
+            if existing is None:
+                raise
+            return existing, False
+    if sender_user_id is None:
+        message.sender_user = None  # known without asking the database
+    else:
+        await session.refresh(message, ["sender_user"])
     record(
         session,
         Actor(sender, sender_user_id),
@@ -152,11 +160,14 @@ async def set_conversation_status(
     )
 
 
-async def transcript(session: AsyncSession, conversation_id: int) -> list[Message]:
-    result = await session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
-    )
-    return list(result)
+async def transcript(
+    session: AsyncSession, conversation_id: int, *, with_notes: bool = False
+) -> list[Message]:
+    """The conversation's messages in order; internal notes only when `with_notes` (staff)."""
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if not with_notes:
+        query = query.where(Message.sender != INTERNAL_NOTE)
+    return list(await session.scalars(query.order_by(Message.id)))
 
 
 async def count_messages(session: AsyncSession, conversation_id: int) -> int:

@@ -1,7 +1,8 @@
-"""Ticket actions: create (idempotent), assign and route, reply, resolve."""
+"""Ticket actions: create (idempotent), hand off, take, reply, resolve."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,22 +10,41 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actions.assignment import (
+    ACTIVE,
+    agent_loads,
+    assign_ticket,
+    drain,
+    end_assignment,
+    lock_ticket,
+    record_ticket,
+    route_for_agent,
+    route_waiting,
+)
 from actions.conversations import add_message, set_conversation_status
 from actions.errors import Conflict, Forbidden, InvalidInput, NotFound
-from actions.record import BOT, SYSTEM, Actor, record
-from routing import AgentLoad, estimate_wait_minutes, pick_agent
-from storage.models import (
-    AgentQueue,
-    Assignment,
-    Conversation,
-    Message,
-    Queue,
-    Ticket,
-    User,
-    utcnow,
-)
+from actions.record import BOT, Actor, record
+from actions.sla import clear_next_response, start_clocks
+from routing import PRIORITIES, estimate_wait_minutes
+from storage.models import Conversation, Message, Queue, Ticket, User, utcnow
 
-ACTIVE = ("new", "open")
+__all__ = [
+    "ACTIVE",
+    "Handoff",
+    "active_ticket",
+    "agent_loads",
+    "agent_reply",
+    "assign_ticket",
+    "create_ticket",
+    "drain",
+    "get_ticket",
+    "handoff",
+    "queue_by_name",
+    "resolve_ticket",
+    "route_for_agent",
+    "route_waiting",
+    "take_ticket",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +53,16 @@ class Handoff:
     created: bool
     wait_minutes: int
     assigned: list[Ticket]
+
+
+@dataclass(frozen=True)
+class TicketFields:
+    """What a new ticket carries besides its subject, category and queue."""
+
+    priority: str = "normal"
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    skills: Mapping[str, int] | None = None  # skill -> minimum level an agent needs
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
@@ -60,6 +90,8 @@ async def create_ticket(
     *,
     category: str | None,
     idempotency_key: str | None = None,
+    fields: TicketFields | None = None,
+    now: datetime | None = None,
 ) -> tuple[Ticket, bool]:
     """The conversation's active ticket, or a new one; the same key always gives the same ticket."""
     if idempotency_key is not None:
@@ -72,6 +104,9 @@ async def create_ticket(
     if existing is not None:
         return existing, False
     queue = await queue_by_name(session, queue_name)
+    wanted = fields or TicketFields()
+    if wanted.priority not in PRIORITIES:
+        raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}")
     key = idempotency_key or (
         f"conversation:{conversation.id}:{await _ticket_count(session, conversation.id)}"
     )
@@ -82,7 +117,13 @@ async def create_ticket(
         category=category,
         queue_id=queue.id,
         status="new",
+        priority=wanted.priority,
+        language=wanted.language,
+        tags=sorted({t.strip().lower() for t in wanted.tags if t.strip()}),
+        skills=dict(wanted.skills or {}),
+        created_at=now or utcnow(),
     )
+    start_clocks(ticket, queue, ticket.created_at)
     try:
         async with session.begin_nested():
             session.add(ticket)
@@ -102,7 +143,7 @@ async def create_ticket(
         conversation_id=conversation.id,
         ticket_id=ticket.id,
         queue=queue.name,
-        payload={"category": category, "queue": queue.name},
+        payload={"category": category, "queue": queue.name, "priority": ticket.priority},
     )
     return ticket, True
 
@@ -115,10 +156,20 @@ async def handoff(
     subject: str,
     category: str | None,
     minutes_per_ticket: float,
+    fields: TicketFields | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
 ) -> Handoff:
     """Hand the conversation to a person: a ticket in the queue, routed if someone is free."""
     ticket, created = await create_ticket(
-        session, conversation, queue_name, subject, category=category
+        session,
+        conversation,
+        queue_name,
+        subject,
+        category=category,
+        idempotency_key=idempotency_key,
+        fields=fields,
+        now=now,
     )
     await set_conversation_status(session, conversation, "waiting", BOT)
     if created:
@@ -140,87 +191,11 @@ async def handoff(
     return Handoff(ticket, created, wait_minutes, assigned)
 
 
-async def route_waiting(session: AsyncSession, queue_id: int) -> list[Ticket]:
-    """Assign the queue's unassigned tickets, oldest first, while an agent has room."""
-    waiting = await session.scalars(
-        select(Ticket)
-        .where(Ticket.queue_id == queue_id, Ticket.status == "new", Ticket.assignee_id.is_(None))
-        .order_by(Ticket.created_at, Ticket.id)
-    )
-    assigned = []
-    for ticket in waiting:
-        agent_id = pick_agent(await agent_loads(session, queue_id))
-        if agent_id is None:
-            break
-        agent = await session.get(User, agent_id)
-        assert agent is not None  # it came from the loads just read
-        await assign_ticket(session, ticket, agent, SYSTEM)
-        assigned.append(ticket)
-    return assigned
-
-
-async def route_for_agent(session: AsyncSession, agent: User) -> list[Ticket]:
-    """After an agent comes online or frees capacity: drain the queues they work in."""
-    assigned = []
-    for queue in agent.queues:
-        assigned += await route_waiting(session, queue.id)
-    return assigned
-
-
-async def agent_loads(session: AsyncSession, queue_id: int) -> list[AgentLoad]:
-    members = await session.scalars(
-        select(User)
-        .join(AgentQueue, AgentQueue.user_id == User.id)
-        .where(AgentQueue.queue_id == queue_id)
-    )
-    loads = []
-    for user in members:
-        open_count = await session.scalar(
-            select(func.count())
-            .select_from(Ticket)
-            .where(Ticket.assignee_id == user.id, Ticket.status.in_(ACTIVE))
-        )
-        last = await session.scalar(
-            select(func.max(Assignment.assigned_at)).where(Assignment.agent_id == user.id)
-        )
-        loads.append(
-            AgentLoad(user.id, user.status == "online", user.capacity, int(open_count or 0), last)
-        )
-    return loads
-
-
-async def assign_ticket(session: AsyncSession, ticket: Ticket, agent: User, actor: Actor) -> None:
-    if ticket.status not in ACTIVE:
-        raise Conflict(f"ticket {ticket.id} is {ticket.status} and cannot be assigned")
-    if ticket.assignee_id == agent.id:
-        return
-    now = utcnow()
-    await _end_assignment(session, ticket, now)
-    ticket.assignee_id = agent.id
-    ticket.assignee = agent
-    if ticket.status == "new":
-        ticket.status = "open"
-    session.add(Assignment(ticket_id=ticket.id, agent_id=agent.id, assigned_at=now))
-    conversation = await session.get(Conversation, ticket.conversation_id)
-    assert conversation is not None  # foreign key
-    await set_conversation_status(session, conversation, "with_agent", actor)
-    joined = f"{agent.display_name} joined the conversation."
-    await add_message(session, conversation, "system", joined)
-    _record_ticket(
-        session,
-        actor,
-        "assign_ticket",
-        "ticket_assigned",
-        ticket,
-        agent_id=agent.id,
-        payload={"agent_id": agent.id},
-    )
-
-
 async def take_ticket(session: AsyncSession, ticket: Ticket, agent: User) -> None:
     """The agent takes the ticket from their queue (or from a colleague)."""
     if ticket.queue_id not in {q.id for q in agent.queues} and agent.role == "agent":
         raise Forbidden("this ticket is not in one of your queues")
+    await lock_ticket(session, ticket)  # a routing worker may be assigning it at this moment
     await assign_ticket(session, ticket, agent, Actor("agent", agent.id))
 
 
@@ -233,10 +208,11 @@ async def agent_reply(session: AsyncSession, ticket: Ticket, agent: User, text: 
     conversation = await session.get(Conversation, ticket.conversation_id)
     assert conversation is not None  # foreign key
     message, _ = await add_message(session, conversation, "agent", text, sender_user_id=agent.id)
+    clear_next_response(ticket)
     if ticket.first_response_at is None:
         ticket.first_response_at = message.created_at
         seconds = (message.created_at - ticket.created_at).total_seconds()
-        _record_ticket(
+        record_ticket(
             session,
             Actor("agent", agent.id),
             "first_response",
@@ -256,13 +232,14 @@ async def resolve_ticket(session: AsyncSession, ticket: Ticket, agent: User) -> 
         raise Conflict(f"ticket {ticket.id} is already {ticket.status}")
     now = utcnow()
     ticket.status, ticket.resolved_at = "resolved", now
-    await _end_assignment(session, ticket, now)
+    clear_next_response(ticket)
+    await end_assignment(session, ticket, now)
     conversation = await session.get(Conversation, ticket.conversation_id)
     assert conversation is not None  # foreign key
     actor = Actor("agent", agent.id)
     await set_conversation_status(session, conversation, "awaiting_rating", actor)
     seconds = round((now - ticket.created_at).total_seconds(), 3)
-    _record_ticket(
+    record_ticket(
         session,
         actor,
         "resolve_ticket",
@@ -271,7 +248,15 @@ async def resolve_ticket(session: AsyncSession, ticket: Ticket, agent: User) -> 
         agent_id=ticket.assignee_id,
         payload={"seconds": seconds},
     )
-    return await route_waiting(session, ticket.queue_id)
+    return await free_capacity(session, ticket.assignee, [ticket.queue_id])
+
+
+async def free_capacity(
+    session: AsyncSession, agent: User | None, queue_ids: Iterable[int] = ()
+) -> list[Ticket]:
+    """Someone has room again: drain the agent's queues (and `queue_ids`)."""
+    queues = {*queue_ids, *(q.id for q in agent.queues)} if agent else set(queue_ids)
+    return await drain(session, sorted(queues)) if queues else []
 
 
 async def queue_by_name(session: AsyncSession, name: str) -> Queue:
@@ -300,36 +285,3 @@ async def _tickets_ahead(session: AsyncSession, ticket: Ticket) -> int:
         )
     )
     return int(count or 0)
-
-
-async def _end_assignment(session: AsyncSession, ticket: Ticket, when: datetime) -> None:
-    current = await session.scalar(
-        select(Assignment).where(Assignment.ticket_id == ticket.id, Assignment.ended_at.is_(None))
-    )
-    if current is not None:
-        current.ended_at = when
-
-
-def _record_ticket(
-    session: AsyncSession,
-    actor: Actor,
-    action: str,
-    event: str,
-    ticket: Ticket,
-    *,
-    agent_id: int | None,
-    payload: dict[str, object],
-) -> None:
-    """The audit row and event of an action on a ticket, with the ticket's queue and agent."""
-    record(
-        session,
-        actor,
-        action,
-        ("ticket", ticket.id),
-        event=event,
-        conversation_id=ticket.conversation_id,
-        ticket_id=ticket.id,
-        agent_id=agent_id,
-        queue=ticket.queue.name,
-        payload=payload,
-    )

@@ -17,15 +17,16 @@ from actions.conversations import (
 )
 from actions.csat import record_csat
 from actions.errors import InvalidInput
+from actions.lifecycle import customer_wrote
 from actions.record import BOT
-from actions.tickets import handoff
+from actions.tickets import TicketFields, handoff
 from bot.live import Hub, unit_of_work
 from bot.settings import Settings
 from knowledge_base.answer import draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.model import NLUModel
 from nlu.parse import Parse
-from routing import choose_queue
+from routing import TicketFacts, choose_queue, priority_for, route_queue
 from storage.database import Database
 from storage.models import Conversation, Message
 
@@ -115,15 +116,19 @@ class Engine:
         parse: Parse,
         turn: Turn,
     ) -> None:
+        reopen_days = self.settings.routing.reopen_within_days
         if conversation.status in ("waiting", "with_agent"):
+            await customer_wrote(session, conversation, reopen_within_days=reopen_days)
             return  # a person has the conversation: the bot stays silent and relays
         if conversation.status == "awaiting_rating":
             if await self._rated_by_text(session, conversation, parse.text, turn):
                 return
+            if await customer_wrote(session, conversation, reopen_within_days=reopen_days):
+                return  # the ticket is reopened: a person answers
             await set_conversation_status(session, conversation, "bot", BOT)
         intent = parse.intent.name
         if intent in self.settings.dialogue.handoff_intents:
-            await self._handoff(session, conversation, intent, parse.text, turn)
+            await self._handoff(session, conversation, intent, turn, parse)
         elif intent in CHITCHAT and intent in self.settings.dialogue.responses:
             await self._say(session, conversation, self.settings.dialogue.responses[intent], turn)
         else:
@@ -166,7 +171,7 @@ class Engine:
         conversation.unclear_count += 1
         if conversation.unclear_count >= UNCLEAR_BEFORE_HANDOFF:
             conversation.unclear_count = 0
-            await self._handoff(session, conversation, parse.intent.name, parse.text, turn)
+            await self._handoff(session, conversation, parse.intent.name, turn, parse)
             return
         buttons = [b.model_dump() for b in self.settings.dialogue.buttons]
         rephrase = self.settings.dialogue.responses["rephrase"]
@@ -177,11 +182,23 @@ class Engine:
         session: AsyncSession,
         conversation: Conversation,
         intent: str,
-        text: str,
         turn: Turn,
+        parse: Parse,
     ) -> None:
+        text = parse.text
         topic = intent if intent in self._queues else conversation.last_intent
-        queue = choose_queue(topic, self._queues, self.settings.routing.default_queue)
+        facts = TicketFacts(
+            intent=topic,
+            language=parse.language,
+            tier=conversation.customer.tier,
+            channel=conversation.channel,
+            sentiment=parse.sentiment.label,
+            text=text,
+        )
+        by_intent = choose_queue(topic, self._queues, self.settings.routing.default_queue)
+        route = route_queue(facts, self.settings.queue_rules(), by_intent)
+        queue = route.queue
+        priority = priority_for(facts, self.settings.priority_rules())
         result = await handoff(
             session,
             conversation,
@@ -189,6 +206,7 @@ class Engine:
             subject=text,
             category=topic,
             minutes_per_ticket=self.settings.routing.minutes_per_waiting_ticket,
+            fields=TicketFields(priority=priority, language=parse.language, skills=route.skills),
         )
         wait = result.wait_minutes
         reply = self.settings.dialogue.responses["handoff"].format(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from actions.users import QueueSpec
+from routing import BusinessHours, Match, PriorityRule, QueueRule, SlaPolicy, SlaTargets
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.helpline/helpline.db"
 
@@ -50,16 +54,83 @@ class DialogueSettings(_Frozen):
         return self
 
 
+Priority = Literal["low", "normal", "high", "urgent"]
+Strategy = Literal["least_busy", "round_robin"]
+
+
+class BusinessHoursSettings(_Frozen):
+    timezone: str = "UTC"
+    start: time = time(9)
+    end: time = time(17)
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # 0 is Monday
+
+    @model_validator(mode="after")
+    def _valid(self) -> BusinessHoursSettings:
+        try:
+            self.to_hours()
+        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"invalid business hours: {exc}") from exc
+        return self
+
+    def to_hours(self) -> BusinessHours:
+        return BusinessHours(self.timezone, self.start, self.end, frozenset(self.weekdays))
+
+
+class SlaTargetSettings(_Frozen):
+    """Minutes (business minutes when business hours are set) allowed for each clock."""
+
+    first_response: float | None = Field(None, gt=0)
+    next_response: float | None = Field(None, gt=0)
+    resolution: float | None = Field(None, gt=0)
+
+
+class MatchSettings(_Frozen):
+    intents: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    sentiments: tuple[Literal["negative", "neutral", "positive"], ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    def to_match(self) -> Match:
+        return Match(
+            self.intents, self.languages, self.tiers, self.channels, self.sentiments, self.keywords
+        )
+
+
+class QueueRuleSettings(_Frozen):
+    queue: str
+    when: MatchSettings = MatchSettings()
+    skills: dict[str, Annotated[int, Field(ge=1)]] = {}  # extra skill levels the ticket needs
+
+
+class PriorityRuleSettings(_Frozen):
+    priority: Priority
+    when: MatchSettings = MatchSettings()
+
+
 class RoutingSettings(_Frozen):
     default_queue: str
     default_capacity: int = Field(3, ge=1, le=100)
     minutes_per_waiting_ticket: float = Field(4.0, gt=0)
+    strategy: Strategy = "least_busy"  # queues may choose their own
+    offline_hand_back: bool = True  # an agent going offline hands back unanswered tickets
+    reopen_within_days: float = Field(7.0, ge=0)  # a customer reply this soon reopens a ticket
+    close_resolved_after_days: float = Field(3.0, ge=0)  # resolved tickets then close for good
+    escalate_before_minutes: float = Field(15.0, ge=0)  # before an SLA breach
+    business_hours: BusinessHoursSettings | None = None  # SLA clocks run only then
+    rules: tuple[QueueRuleSettings, ...] = ()  # first match picks the queue; then intents
+    priority_rules: tuple[PriorityRuleSettings, ...] = ()  # the highest match wins
 
 
 class QueueSettings(_Frozen):
     name: str = Field(min_length=1, pattern=r"^[a-z0-9_-]+$")
     skills: tuple[str, ...] = ()
     intents: tuple[str, ...] = ()
+    strategy: Strategy | None = None  # routing.strategy when not given
+    offline_hand_back: bool | None = None  # routing.offline_hand_back when not given
+    business_hours: BusinessHoursSettings | None = None  # routing.business_hours when not given
+    sla: dict[Priority, SlaTargetSettings] = {}
 
 
 class CsatSettings(_Frozen):
@@ -117,11 +188,42 @@ class Settings(_Frozen):
             raise ValueError(
                 f"routing.default_queue {self.routing.default_queue!r} is not one of {names}"
             )
+        for rule in self.routing.rules:
+            if rule.queue not in names:
+                raise ValueError(f"routing.rules names queue {rule.queue!r}, not one of {names}")
         for user in self.demo.users:
             unknown = set(user.queues) - set(names)
             if unknown:
                 raise ValueError(f"demo user {user.username!r} names unknown queues {unknown}")
         return self
+
+    def queue_specs(self) -> list[QueueSpec]:
+        """The queues as the database keeps them: skills, strategy, hand-back, SLA policy."""
+        return [self._queue_spec(q) for q in self.queues]
+
+    def _queue_spec(self, queue: QueueSettings) -> QueueSpec:
+        routing = self.routing
+        hours = queue.business_hours or routing.business_hours
+        policy = SlaPolicy(
+            {p: SlaTargets(**t.model_dump()) for p, t in queue.sla.items()},
+            hours.to_hours() if hours else None,
+            routing.escalate_before_minutes,
+        )
+        return QueueSpec(
+            queue.name,
+            queue.skills,
+            queue.strategy or routing.strategy,
+            routing.offline_hand_back
+            if queue.offline_hand_back is None
+            else queue.offline_hand_back,
+            policy.to_json() if queue.sla else None,
+        )
+
+    def queue_rules(self) -> list[QueueRule]:
+        return [QueueRule(r.queue, r.when.to_match(), r.skills) for r in self.routing.rules]
+
+    def priority_rules(self) -> list[PriorityRule]:
+        return [PriorityRule(r.priority, r.when.to_match()) for r in self.routing.priority_rules]
 
     def queue_for_intent(self) -> dict[str, str]:
         """Intent -> queue name, as the queues declare it."""

@@ -64,4 +64,22 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
         "created_at": iso(ticket.created_at),
         "first_response_at": iso(ticket.first_response_at),
         "resolved_at": iso(ticket.resolved_at),
+        "closed_at": iso(ticket.closed_at),
+        "channel": ticket.conversation.channel,
+        "language": ticket.language,
+        "tags": list(ticket.tags or []),
+        "skills": dict(ticket.skills or {}),
+        "sla": {
+            "first_response_due_at": iso(ticket.first_response_due_at),
+            "next_response_due_at": iso(ticket.next_response_due_at),
+            "resolution_due_at": iso(ticket.resolution_due_at),
+            "escalated": _marks(ticket, "escalated"),
+            "breached": _marks(ticket, "breached"),
+        },
     }
+
+
+def _marks(ticket: Ticket, kind: str) -> list[str]:
+    """The SLA clocks (first_response, ...) already escalated or breached."""
+    prefix = f"{kind}:"
+    return sorted(k.removeprefix(prefix) for k in (ticket.sla_marks or {}) if k.startswith(prefix))

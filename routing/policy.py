@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+STRATEGIES = ("least_busy", "round_robin")
 
 
 @dataclass(frozen=True)
@@ -15,10 +17,27 @@ class AgentLoad:
     capacity: int
     open_tickets: int
     last_assigned_at: datetime | None = None  # ties go to whoever waited longest
+    skills: Mapping[str, int] = field(default_factory=dict)  # skill -> level (1 and up)
+    languages: frozenset[str] = frozenset()  # empty: the agent takes any language
 
     @property
     def has_room(self) -> bool:
         return self.online and self.open_tickets < self.capacity
+
+
+@dataclass(frozen=True)
+class TicketNeeds:
+    """What an agent must bring to take a ticket: its language and skills at a minimum level."""
+
+    language: str | None = None
+    skills: Mapping[str, int] = field(default_factory=dict)
+
+
+def can_serve(agent: AgentLoad, needs: TicketNeeds) -> bool:
+    """The agent speaks the ticket's language and has every skill it needs, at its level."""
+    if needs.language and agent.languages and needs.language not in agent.languages:
+        return False
+    return all(agent.skills.get(skill, 0) >= level for skill, level in needs.skills.items())
 
 
 def choose_queue(intent: str | None, intent_queues: Mapping[str, str], default: str) -> str:
@@ -28,18 +47,36 @@ def choose_queue(intent: str | None, intent_queues: Mapping[str, str], default: 
     return intent_queues.get(intent, default)
 
 
-def pick_agent(agents: Iterable[AgentLoad]) -> int | None:
-    """Least busy online agent under capacity; ties to whoever was assigned least recently."""
-    candidates = [a for a in agents if a.has_room]
-    if not candidates:
-        return None
-    best = min(candidates, key=_least_busy_key)
-    return best.agent_id
+def rank_agents(
+    agents: Iterable[AgentLoad],
+    needs: TicketNeeds | None = None,
+    strategy: str = "least_busy",
+) -> list[int]:
+    """The agents who could take the ticket now, best first, by the queue's strategy."""
+    wanted = needs or TicketNeeds()
+    candidates = [a for a in agents if a.has_room and can_serve(a, wanted)]
+    key = _round_robin_key if strategy == "round_robin" else _least_busy_key
+    return [a.agent_id for a in sorted(candidates, key=key)]
+
+
+def pick_agent(
+    agents: Iterable[AgentLoad], needs: TicketNeeds | None = None, strategy: str = "least_busy"
+) -> int | None:
+    """Least busy (or next in rotation) online agent under capacity who can serve the ticket."""
+    ranked = rank_agents(agents, needs, strategy)
+    return ranked[0] if ranked else None
+
+
+def _waited(agent: AgentLoad) -> float:
+    return agent.last_assigned_at.timestamp() if agent.last_assigned_at else -math.inf
 
 
 def _least_busy_key(agent: AgentLoad) -> tuple[int, float, int]:
-    waited = agent.last_assigned_at.timestamp() if agent.last_assigned_at else -math.inf
-    return (agent.open_tickets, waited, agent.agent_id)
+    return (agent.open_tickets, _waited(agent), agent.agent_id)
+
+
+def _round_robin_key(agent: AgentLoad) -> tuple[float, int]:
+    return (_waited(agent), agent.agent_id)
 
 
 def estimate_wait_minutes(

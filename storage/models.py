@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -69,8 +70,11 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(128))
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))  # agent | supervisor | admin
-    status: Mapped[str] = mapped_column(String(16), default="offline")  # online | offline
+    status: Mapped[str] = mapped_column(String(16), default="offline")  # online | away | offline
     capacity: Mapped[int] = mapped_column(Integer, default=3)
+    skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # skill -> level
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: any language
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     queues: Mapped[list[Queue]] = relationship(secondary="agent_queues", lazy="selectin")
 
@@ -79,7 +83,11 @@ class Queue(Base):
     __tablename__ = "queues"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)  # every agent needs these
+    strategy: Mapped[str] = mapped_column(String(16), default="least_busy")  # | round_robin
+    # Whether an agent going offline hands back the tickets of this queue not yet answered.
+    offline_hand_back: Mapped[bool] = mapped_column(Boolean, default=True)
+    sla: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # routing.sla.SlaPolicy as JSON
 
 
 class AgentQueue(Base):
@@ -101,6 +109,7 @@ class Customer(Base):
     __tablename__ = "customers"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     display_name: Mapped[str] = mapped_column(String(128))
+    tier: Mapped[str | None] = mapped_column(String(16))  # e.g. vip; priority and routing rules
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -134,7 +143,8 @@ class Message(Base):
     __table_args__ = (UniqueConstraint("conversation_id", "external_id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
-    sender: Mapped[str] = mapped_column(String(16))  # customer | bot | agent | system
+    # customer | bot | agent | system | note (internal: never shown to the customer)
+    sender: Mapped[str] = mapped_column(String(16))
     sender_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(255))
@@ -154,16 +164,40 @@ class Ticket(Base):
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
     subject: Mapped[str] = mapped_column(String(255))
     category: Mapped[str | None] = mapped_column(String(64))
-    priority: Mapped[str] = mapped_column(String(16), default="normal")
-    status: Mapped[str] = mapped_column(String(16), default="new")  # new|open|resolved|closed
+    priority: Mapped[str] = mapped_column(String(16), default="normal")  # low|normal|high|urgent
+    # new | open | pending | resolved | closed
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str | None] = mapped_column(String(16))
+    skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # skill -> minimum level
     queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SLA clocks already escalated or breached, so each event is written once: {"breached:..": at}
+    sla_marks: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     queue: Mapped[Queue] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(lazy="joined")
     conversation: Mapped[Conversation] = relationship(lazy="joined")
+
+
+class Order(Base):
+    """The demo shop's orders, for the order-status lookup action."""
+
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))  # placed | shipped | delivered | cancelled
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    estimated_delivery: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Assignment(Base):

@@ -115,7 +115,7 @@ async def components(
     settings = settings_for(base_settings, sqlite_url, demo_model_dir)
     built = wire(settings, demo_nlu, demo_kb, b"test-secret")
     async with built.db.session() as session, session.begin():
-        await sync_queues(session, [(q.name, q.skills) for q in settings.queues])
+        await sync_queues(session, settings.queue_specs())
     yield built
     await built.db.dispose()
 

@@ -28,6 +28,8 @@ routes = web.RouteTableDef()
 CHANNEL = "web"
 MAX_FRAME = 256 * 1024
 MAX_CLIENT_ID = 128
+# The customer's own messages come back as acks; internal notes are for agents only.
+PRIVATE_SENDERS = ("customer", "note")
 
 
 def sign_visitor(secret: bytes, visitor: str) -> str:
@@ -172,7 +174,7 @@ class WidgetSession:
                 await self._deliver(update)
 
     async def _deliver(self, update: Payload) -> None:
-        if update["kind"] == "message" and update["message"]["sender"] != "customer":
+        if update["kind"] == "message" and update["message"]["sender"] not in PRIVATE_SENDERS:
             await self._send_message(update["message"])
         elif update["kind"] == "status":
             await self.socket.send_json({"type": "status", "status": update["status"]})

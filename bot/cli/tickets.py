@@ -32,10 +32,12 @@ def tickets_list(
         return
     from rich.table import Table  # noqa: PLC0415
 
-    table = Table("id", "status", "queue", "assignee", "subject")
+    table = Table("id", "status", "priority", "queue", "assignee", "first response due", "subject")
     for t in tickets:
         assignee = t["assignee"]["username"] if t["assignee"] else "-"
-        table.add_row(str(t["id"]), t["status"], t["queue"], assignee, t["subject"])
+        due = t["sla"]["first_response_due_at"] or "-"
+        row = (str(t["id"]), t["status"], t["priority"], t["queue"], assignee, due, t["subject"])
+        table.add_row(*row)
     Console().print(table)
 
 

@@ -58,4 +58,4 @@ async def sync_config_queues(db: Database, settings: Settings) -> None:
     from actions.users import sync_queues  # noqa: PLC0415
 
     async with db.session() as session, session.begin():
-        await sync_queues(session, [(q.name, q.skills) for q in settings.queues])
+        await sync_queues(session, settings.queue_specs())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -12,6 +14,7 @@ import jinja2
 from aiohttp import WSCloseCode, web
 
 from actions.errors import HelplineError
+from bot import jobs
 from bot.components import Components
 from bot.web import keys
 from bot.web.auth import Unauthenticated
@@ -57,13 +60,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def create_app(components: Components) -> web.Application:
     from bot.channels import rest, widget  # noqa: PLC0415 (routes import the app's keys)
-    from bot.web import console, console_live, pages, reports  # noqa: PLC0415
+    from bot.web import console, console_edits, console_live, pages, reports  # noqa: PLC0415
 
     app = web.Application(middlewares=[errors], client_max_size=1024 * 1024)
     app[keys.COMPONENTS] = components
     app[keys.LOGIN_THROTTLE] = LoginThrottle()
     app[keys.SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(_close_sockets)
+    app.cleanup_ctx.append(_periodic_work)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
@@ -71,7 +75,7 @@ def create_app(components: Components) -> web.Application:
     )
     env.filters["duration"] = duration
     env.filters["percent"] = percent
-    for module in (pages, console, console_live, reports, rest, widget):
+    for module in (pages, console, console_edits, console_live, reports, rest, widget):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", PACKAGE / "static")
     if components.telegram is not None:
@@ -86,6 +90,14 @@ async def _start_telegram(app: web.Application) -> None:
     components = app[keys.COMPONENTS]
     assert components.telegram is not None  # only registered when configured
     await components.telegram.start(polling=components.settings.channels.telegram.mode == "polling")
+
+
+async def _periodic_work(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(jobs.run_forever(app[keys.COMPONENTS].engine))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -53,8 +53,8 @@ async def list_tickets(request: web.Request) -> web.Response:
 @routes.get("/api/console/tickets/{ticket_id}")
 async def show_ticket(request: web.Request) -> web.Response:
     async with request.app[keys.COMPONENTS].db.session() as session:
-        _, ticket = await _my_ticket(session, request)
-        messages = await transcript(session, ticket.conversation_id)
+        _, ticket = await my_ticket(session, request)
+        messages = await transcript(session, ticket.conversation_id, with_notes=True)
         return web.json_response(
             {
                 "ticket": ticket_json(ticket),
@@ -74,7 +74,7 @@ async def show_conversation(request: web.Request) -> web.Response:
         visible = [t for t in tickets if can_see_ticket(me, t.queue_id, t.assignee_id)]
         if me.role == "agent" and not visible:
             raise Forbidden("this conversation is not in one of your queues")
-        messages = await transcript(session, conversation.id)
+        messages = await transcript(session, conversation.id, with_notes=True)
         return web.json_response(
             {
                 "conversation": {
@@ -92,7 +92,7 @@ async def show_conversation(request: web.Request) -> web.Response:
 async def take(request: web.Request) -> web.Response:
     engine = request.app[keys.COMPONENTS].engine
     async with engine.unit_of_work() as session:
-        me, ticket = await _my_ticket(session, request)
+        me, ticket = await my_ticket(session, request)
         await take_ticket(session, ticket, me)
         data = ticket_json(ticket)
     return web.json_response({"ticket": data})
@@ -104,7 +104,7 @@ async def reply(request: web.Request) -> web.Response:
     text = validate_text(body.get("text"))
     engine = request.app[keys.COMPONENTS].engine
     async with engine.unit_of_work() as session:
-        me, ticket = await _my_ticket(session, request)
+        me, ticket = await my_ticket(session, request)
         message = await agent_reply(session, ticket, me, text)
         data = message_json(message, with_nlu=True)
     return web.json_response({"message": data}, status=201)
@@ -114,14 +114,14 @@ async def reply(request: web.Request) -> web.Response:
 async def resolve(request: web.Request) -> web.Response:
     engine = request.app[keys.COMPONENTS].engine
     async with engine.unit_of_work() as session:
-        me, ticket = await _my_ticket(session, request)
+        me, ticket = await my_ticket(session, request)
         await resolve_ticket(session, ticket, me)
         await engine.ask_for_rating(session, ticket.conversation_id)
         data = ticket_json(ticket)
     return web.json_response({"ticket": data})
 
 
-async def _my_ticket(session: AsyncSession, request: web.Request) -> tuple[User, Ticket]:
+async def my_ticket(session: AsyncSession, request: web.Request) -> tuple[User, Ticket]:
     """The logged-in staff member and the ticket of the path, if they may see it."""
     me = (await staff(session, request)).user
     return me, access_ticket(me, await get_ticket(session, path_id(request, "ticket_id")))

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.conversations import get_conversation, open_conversation
-from actions.tickets import Handoff, get_ticket, handoff, resolve_ticket
+from actions.tickets import (
+    Handoff,
+    TicketFields,
+    agent_reply,
+    get_ticket,
+    handoff,
+    resolve_ticket,
+)
 from actions.users import create_user, set_agent_status
 from storage.database import Database
 from storage.models import AuditLog, Base, Conversation, Event, Message, Ticket, User
@@ -25,10 +33,20 @@ async def make_agent(
     capacity: int = 3,
     online: bool = False,
     role: str = "agent",
+    skills: dict[str, int] | None = None,
+    languages: Iterable[str] = (),
 ) -> int:
     async with db.session() as session, session.begin():
         user = await create_user(
-            session, username, username.title(), role, PASSWORD, list(queues), capacity
+            session,
+            username,
+            username.title(),
+            role,
+            PASSWORD,
+            list(queues),
+            capacity,
+            skills=skills,
+            languages=languages,
         )
         if online:
             await set_agent_status(session, user, "online")
@@ -47,7 +65,13 @@ async def start_conversation(db: Database, sender: str, channel: str = "rest") -
         return (await open_conversation(session, channel, sender)).id
 
 
-async def hand_off(db: Database, conversation_id: int, queue: str = "billing") -> Handoff:
+async def hand_off(
+    db: Database,
+    conversation_id: int,
+    queue: str = "billing",
+    fields: TicketFields | None = None,
+    now: datetime | None = None,
+) -> Handoff:
     async with db.session() as session, session.begin():
         conversation = await get_conversation(session, conversation_id)
         return await handoff(
@@ -57,12 +81,36 @@ async def hand_off(db: Database, conversation_id: int, queue: str = "billing") -
             subject="I was charged twice",
             category=queue,
             minutes_per_ticket=MINUTES_PER_TICKET,
+            fields=fields,
+            now=now,
         )
 
 
-async def new_handoff(db: Database, sender: str, queue: str = "billing") -> Handoff:
+async def new_handoff(
+    db: Database,
+    sender: str,
+    queue: str = "billing",
+    fields: TicketFields | None = None,
+    now: datetime | None = None,
+) -> Handoff:
     """A new customer asks for a person."""
-    return await hand_off(db, await start_conversation(db, sender), queue)
+    return await hand_off(db, await start_conversation(db, sender), queue, fields, now)
+
+
+async def set_status(db: Database, user_id: int, status: str) -> list[int]:
+    async with db.session() as session, session.begin():
+        user = await load_user(session, user_id)
+        return [t.id for t in await set_agent_status(session, user, status)]
+
+
+async def reply(db: Database, ticket_id: int, user_id: int, text: str = "On it.") -> None:
+    async with db.session() as session, session.begin():
+        ticket = await get_ticket(session, ticket_id)
+        await agent_reply(session, ticket, await load_user(session, user_id), text)
+
+
+async def assignee_of(db: Database, ticket_id: int) -> int | None:
+    return (await read_ticket(db, ticket_id)).assignee_id
 
 
 async def resolve(db: Database, ticket_id: int, user_id: int) -> list[int]:

@@ -146,7 +146,7 @@ async def test_an_unknown_agent_status_is_invalid(db: Database) -> None:
 
     with pytest.raises(InvalidInput):
         async with db.session() as session, session.begin():
-            await set_agent_status(session, await load_user(session, ada), "away")
+            await set_agent_status(session, await load_user(session, ada), "busy")
 
     assert await read_events(db, "agent_status") == []
 
