@@ -140,7 +140,7 @@ async def add_message(
         event=f"message_from_{sender}",
         conversation_id=conversation.id,
         agent_id=sender_user_id,
-        payload={"intent": message.intent} if message.intent else {},
+        payload=_event_payload(message),
     )
     return message, True
 
@@ -202,3 +202,13 @@ async def find_latest_conversation(
         .limit(1)
     )
     return found
+
+
+def _event_payload(message: Message) -> dict[str, Any]:
+    """What the reports need of a message: its intent and the customer's mood (-1 .. 1)."""
+    payload: dict[str, Any] = {}
+    if message.intent:
+        payload["intent"] = message.intent
+    if message.sentiment and isinstance(message.sentiment.get("score"), int | float):
+        payload["sentiment"] = message.sentiment["score"]
+    return payload

@@ -79,3 +79,17 @@ async def test_report_input_errors_and_access(client: Client, users: dict[str, i
     bad = await client.get("/reports?period=forever")
     assert bad.status == 400 and "7d" in await bad.text()
     assert (await client.get("/reports?agent=x")).status == 400
+
+
+async def test_customer_mood_reaches_the_event_log(client: Client, components: object) -> None:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from storage.models import Event  # noqa: PLC0415
+
+    await client.post(WEBHOOK, json={"sender": "m", "message": "This is terrible, I am furious!"})
+    db = components.db  # type: ignore[attr-defined]
+    async with db.session() as session:
+        events = list(
+            await session.scalars(select(Event).where(Event.type == "message_from_customer"))
+        )
+    assert events[0].payload["sentiment"] < -0.5

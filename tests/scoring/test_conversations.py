@@ -139,3 +139,14 @@ def test_empty_log_gives_empty_report() -> None:
     report = build_report([], ReportFilter())
     assert report.conversations == [] and report.bot.containment is None
     assert report.quality.summary.csat is None
+
+
+def test_the_customers_mood_at_the_start_and_the_end() -> None:
+    events = [
+        ev("conversation_started", 1, 0),
+        ev("message_from_customer", 1, 0, payload={"intent": "billing_issue", "sentiment": -0.6}),
+        ev("message_from_customer", 1, 1, payload={"intent": "thank_you"}),
+        ev("message_from_customer", 1, 2, payload={"intent": "thank_you", "sentiment": 0.7}),
+    ]
+    row = conversation_rows(events)[0]
+    assert (row.sentiment_start, row.sentiment_end, row.customer_messages) == (-0.6, 0.7, 3)
