@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,8 +36,23 @@ NAMING = {
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
+_clock: ContextVar[Callable[[], datetime] | None] = ContextVar("helpline_clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC; inside `clock(...)` the time that clock gives (simulated histories)."""
+    override = _clock.get()
+    return override() if override is not None else datetime.now(UTC)
+
+
+@contextmanager
+def clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Run the code inside with `now` as the current time (for simulations, never for serving)."""
+    token = _clock.set(now)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db, demo, kb, nlu, report, score, serve, tickets, users
+from bot.cli import db, demo, kb, nlu, report, score, serve, simulate, tickets, users
 
 app = typer.Typer(help="helpline: customer-service automation.", no_args_is_help=True)
 app.command()(serve.serve)
 app.command()(nlu.train)
 app.command()(report.report)
+app.command()(simulate.simulate)
 for name, sub in (
     ("kb", kb.app),
     ("users", users.app),
