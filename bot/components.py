@@ -12,8 +12,8 @@ from bot.channels.telegram import TelegramChannel
 from bot.engine import Engine
 from bot.live import Hub
 from bot.settings import ConfigError, Settings, load_settings
-from knowledge_base.articles import load_articles
 from knowledge_base.index import KnowledgeBaseIndex
+from knowledge_base.indexing import CACHE_FILE, index_sources
 from nlu.encoder import Encoder, load_encoder
 from nlu.model import NLUConfig, NLUModel
 from storage.database import Database
@@ -47,13 +47,21 @@ def secret_key(settings: Settings) -> bytes:
 
 
 def build_kb(
-    settings: Settings, encoder: Encoder, progress: Progress | None = None
+    settings: Settings,
+    encoder: Encoder,
+    progress: Progress | None = None,
+    *,
+    use_cache: bool = True,
 ) -> tuple[KnowledgeBaseIndex, list[str]]:
-    report = load_articles([settings.resolve(p) for p in settings.knowledge_base.sources])
-    index = KnowledgeBaseIndex(
-        report.articles, encoder, settings.knowledge_base.chunk_words, progress
+    """The index over config.yml's sources; with the cache only changed passages are encoded."""
+    kb = settings.knowledge_base
+    return index_sources(
+        [settings.resolve(p) for p in kb.sources],
+        encoder,
+        kb.chunk_words,
+        settings.resolve(CACHE_FILE) if use_cache else None,
+        progress,
     )
-    return index, report.errors
 
 
 @dataclass

@@ -34,6 +34,7 @@ QUESTIONS = (
 PROBLEMS = ("billing_issue", "refund_request", "damaged_item", "technical_issue", "human_handoff")
 HAPPY = ("Thanks, that helps a lot!", "Great, thank you so much.", "Perfect, all sorted.")
 UNHAPPY = ("This took far too long.", "Still not fixed, this is annoying.", "Not happy with this.")
+NEUTRAL = ("OK.", "I see.", "Let me check and come back.")
 
 
 class RealDataError(Exception):
@@ -139,7 +140,9 @@ async def _conversation(world: World, number: int, sim: SimClock) -> None:
     )
     satisfied = rng.random() < 1 / (1 + math.exp(-logit))
     sim.advance(rng.expovariate(1 / 6))
-    mood = rng.choice(HAPPY if satisfied else UNHAPPY)
+    # how the customer sounds follows how they feel, but not always
+    tone = HAPPY if satisfied else UNHAPPY
+    mood = rng.choice(tone) if rng.random() < 0.7 else rng.choice(NEUTRAL)
     await engine.handle(InboundMessage(channel, sender, mood, f"{number}-2"))
     sim.advance(rng.expovariate(1 / 15))
     async with engine.unit_of_work() as session:

@@ -1,54 +1,92 @@
-"""Help-centre articles from Markdown files with a YAML front matter (title, tags, url)."""
+"""Help-centre articles from files and folders: Markdown with a YAML front matter (title, tags,
+url), HTML pages, plain text, and CSV or JSON FAQ files; broken files are reported and skipped."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
+from knowledge_base.documents import Article, ArticleError, LoadReport, read_utf8
+from knowledge_base.faq import FAQRowErrors, read_faq_csv, read_faq_json
+from knowledge_base.html_text import read_html_article
+from knowledge_base.plain_text import read_text_article
 
-class ArticleError(ValueError):
-    """An article file cannot be read; the message names the file and the reason."""
+__all__ = [
+    "SUFFIXES",
+    "Article",
+    "ArticleError",
+    "LoadReport",
+    "article_files",
+    "load_articles",
+    "read_article",
+]
+
+Reader = Callable[[Path, str], list[Article]]
+Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class Article:
-    id: str
-    title: str
-    body: str  # Markdown, without the front matter
-    url: str
-    tags: tuple[str, ...] = ()
+def _markdown(path: Path, url_prefix: str) -> list[Article]:
+    return [read_article(path, url_prefix)]
 
 
-@dataclass(frozen=True)
-class LoadReport:
-    articles: list[Article]
-    errors: list[str]  # "file: reason" for every file skipped
+def _html(path: Path, url_prefix: str) -> list[Article]:
+    return [read_html_article(path, url_prefix)]
 
 
-def load_articles(sources: list[Path], url_prefix: str = "/kb/") -> LoadReport:
-    """Every `.md` file under the sources (files or folders); broken files are reported, skipped."""
-    articles, errors, seen = [], [], set()
-    for path in _markdown_files(sources):
-        try:
-            article = read_article(path, url_prefix)
-        except ArticleError as exc:
-            errors.append(str(exc))
-            continue
-        if article.id in seen:
-            errors.append(f"{path}: another article already has the id {article.id!r}")
-            continue
-        seen.add(article.id)
-        articles.append(article)
+def _text(path: Path, url_prefix: str) -> list[Article]:
+    return [read_text_article(path, url_prefix)]
+
+
+READERS: dict[str, Reader] = {
+    ".md": _markdown,
+    ".markdown": _markdown,
+    ".html": _html,
+    ".htm": _html,
+    ".txt": _text,
+    ".csv": read_faq_csv,
+    ".json": read_faq_json,
+}
+SUFFIXES = tuple(READERS)
+
+
+def load_articles(
+    sources: list[Path], url_prefix: str = "/kb/", progress: Progress | None = None
+) -> LoadReport:
+    """Every article file under the sources (files or folders); broken files are reported and
+    skipped, the rest load. Folders contribute the files with a known suffix (`SUFFIXES`)."""
+    articles: list[Article] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    files = article_files(sources)
+    for done, path in enumerate(files, start=1):
+        for article in _read_file(path, url_prefix, errors):
+            if article.id in seen:
+                errors.append(f"{path}: another article already has the id {article.id!r}")
+                continue
+            seen.add(article.id)
+            articles.append(article)
+        if progress is not None:
+            progress(done, len(files))
     return LoadReport(articles, errors)
 
 
-def read_article(path: Path, url_prefix: str = "/kb/") -> Article:
+def _read_file(path: Path, url_prefix: str, errors: list[str]) -> list[Article]:
+    reader = READERS.get(path.suffix.lower(), _markdown)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArticleError(f"{path}: cannot read the file ({exc})") from exc
+        return reader(path, url_prefix)
+    except FAQRowErrors as exc:  # the file loads without its broken rows
+        errors.append(str(exc))
+        return exc.articles
+    except ArticleError as exc:
+        errors.append(str(exc))
+        return []
+
+
+def read_article(path: Path, url_prefix: str = "/kb/") -> Article:
+    """One Markdown article; the file name is its id."""
+    text = read_utf8(path)
     meta, body = _split_front_matter(path, text)
     title = meta.get("title") or _first_heading(body)
     if not isinstance(title, str) or not title.strip():
@@ -63,11 +101,12 @@ def read_article(path: Path, url_prefix: str = "/kb/") -> Article:
     return Article(slug, title.strip(), body.strip(), str(url), tuple(str(t) for t in tags))
 
 
-def _markdown_files(sources: list[Path]) -> list[Path]:
+def article_files(sources: list[Path]) -> list[Path]:
     files: list[Path] = []
     for source in sources:
         if source.is_dir():
-            files.extend(sorted(source.rglob("*.md")))
+            found = (p for p in source.rglob("*") if p.suffix.lower() in READERS and p.is_file())
+            files.extend(sorted(found))
         else:
             files.append(source)
     return files

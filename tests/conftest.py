@@ -54,7 +54,7 @@ def demo_nlu(base_settings: Settings, encoder: SentenceEncoder, demo_model_dir: 
 
 @pytest.fixture(scope="session")
 def demo_kb(base_settings: Settings, encoder: SentenceEncoder) -> KnowledgeBaseIndex:
-    index, errors = build_kb(base_settings, encoder)
+    index, errors = build_kb(base_settings, encoder, use_cache=False)
     assert errors == []
     return index
 

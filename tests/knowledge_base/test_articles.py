@@ -111,7 +111,7 @@ def test_load_reports_and_skips_broken_files_and_keeps_the_rest(tmp_path: Path) 
         write(tmp_path, name, content)
     write(tmp_path, "gift-cards.md", GOOD_FRONT_MATTER)
     write(tmp_path, "nested/stores.md", GOOD_HEADING)
-    write(tmp_path, "notes.txt", "not an article")
+    write(tmp_path, "notes.log", "not an article: unknown suffixes are ignored")
 
     report = load_articles([tmp_path])
 

@@ -1,0 +1,144 @@
+"""`helpline kb evaluate / import / index`, and the metrics on labelled queries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.cli import kb as kb_cli
+from knowledge_base.articles import Article
+from knowledge_base.evaluation import LabelledQuery, evaluate
+from knowledge_base.index import KnowledgeBaseIndex
+from nlu.encoder import SentenceEncoder
+
+ROOT = Path(__file__).resolve().parents[2]
+METRICS = {
+    "p_at_1",
+    "mrr",
+    "recall_at_5",
+    "answered_rate",
+    "wrong_answer_rate",
+    "coverage",
+    "abstain_recall",
+    "query_ms_p50",
+}
+ARTICLES = [
+    {"id": "socks", "title": "Wool socks", "body": "Our merino socks are knitted in Portugal."},
+    {"id": "umbrellas", "title": "Umbrella repairs", "body": "We repair umbrella ribs for free."},
+    {"id": "hours", "title": "Opening hours", "body": "The shop opens at 9 and closes at 18."},
+]
+QUERIES = [
+    {"query": "where are the merino socks made?", "relevant": ["socks"]},
+    {"query": "can you fix my broken umbrella", "relevant": ["umbrellas"]},
+    {"query": "when does the shop open", "relevant": ["hours"]},
+    {"query": "what is the boiling point of mercury", "relevant": []},
+]
+
+
+@pytest.fixture(scope="module")
+def small_kb(encoder: SentenceEncoder) -> KnowledgeBaseIndex:
+    articles = [Article(a["id"], a["title"], a["body"], f"/kb/{a['id']}") for a in ARTICLES]
+    return KnowledgeBaseIndex(articles, encoder)
+
+
+def labelled() -> list[LabelledQuery]:
+    return [LabelledQuery(q["query"], frozenset(q["relevant"])) for q in QUERIES]
+
+
+def test_metrics_on_a_small_kb(small_kb: KnowledgeBaseIndex) -> None:
+    result = evaluate(small_kb, labelled(), threshold=0.5)
+    assert set(result) >= METRICS
+    assert result["p_at_1"] == result["mrr"] == result["recall_at_5"] == 1.0
+    assert result["abstain_recall"] == 1.0
+    assert result["wrong_answer_rate"] == 0.0
+    assert result["queries"] == 4 and result["answerable"] == 3
+
+
+def test_a_threshold_of_one_abstains_on_everything(small_kb: KnowledgeBaseIndex) -> None:
+    result = evaluate(small_kb, labelled(), threshold=1.0)
+    assert result["answered_rate"] == 0.0 and result["coverage"] == 0.0
+    assert result["wrong_answer_rate"] is None  # nothing answered: no rate
+    assert result["abstain_recall"] == 1.0
+
+
+def test_answering_everything_counts_the_wrong_answers(small_kb: KnowledgeBaseIndex) -> None:
+    result = evaluate(small_kb, labelled(), threshold=0.0)
+    assert result["answered_rate"] == 1.0
+    assert result["wrong_answer_rate"] == 0.25  # mercury answered with some article
+    assert result["abstain_recall"] == 0.0
+    assert result["coverage"] == 1.0
+
+
+@pytest.fixture
+def config(tmp_path: Path, encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = yaml.safe_load((ROOT / "config.yml").read_text())
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "hours.md").write_text("# Opening hours\n\nWe open at 9 on weekdays.\n")
+    data["knowledge_base"]["sources"] = [str(articles)]
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(data))
+    monkeypatch.setattr(kb_cli, "_encoder", lambda settings: encoder)  # loaded once per session
+    return path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_kb_evaluate_prints_the_metrics(config: Path, tmp_path: Path) -> None:
+    (tmp_path / "kb.json").write_text(json.dumps(ARTICLES))
+    (tmp_path / "queries.json").write_text(json.dumps(QUERIES))
+    code, out, err = run(
+        "kb", "evaluate", "--kb", str(tmp_path / "kb.json"), "--queries",
+        str(tmp_path / "queries.json"), "--threshold", "0.5", "--json", "--config", str(config),
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result) >= METRICS
+    assert result["threshold"] == 0.5 and result["p_at_1"] == 1.0
+
+
+def test_kb_evaluate_reports_an_unreadable_file(config: Path, tmp_path: Path) -> None:
+    (tmp_path / "kb.json").write_text("{not json")
+    (tmp_path / "queries.json").write_text(json.dumps(QUERIES))
+    code, _, err = run(
+        "kb", "evaluate", "--kb", str(tmp_path / "kb.json"), "--queries",
+        str(tmp_path / "queries.json"), "--json", "--config", str(config),
+    )  # fmt: skip
+    assert code == 1
+    assert "kb.json" in err and "not valid JSON" in err
+
+
+def test_kb_import_copies_good_files_reports_broken_ones_and_indexes(
+    config: Path, tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "faq.csv").write_text("question,answer\nDo you sell socks?,Yes, merino ones.\n")
+    (incoming / "page.html").write_text("<title>Repairs</title><main><p>We fix zips.</p></main>")
+    (incoming / "broken.json").write_text("[{")
+    code, out, err = run("kb", "import", str(incoming), "--json", "--config", str(config))
+    assert code == 0, err
+    summary = json.loads(out)
+    assert sorted(Path(i["file"]).name for i in summary["imported"]) == ["faq.csv", "page.html"]
+    [skipped] = summary["skipped"]
+    assert "broken.json" in skipped and "not valid JSON" in skipped
+    assert summary["index"]["articles"] == 3  # hours.md was there already
+    assert (tmp_path / "articles" / "faq.csv").exists()
+    assert not (tmp_path / "articles" / "broken.json").exists()
+
+
+def test_kb_index_only_embeds_what_changed(config: Path, tmp_path: Path) -> None:
+    code, out, _ = run("kb", "index", "--json", "--config", str(config))
+    assert code == 0
+    assert json.loads(out)["encoded"] == 2  # the title and the one chunk
+    assert (tmp_path / ".helpline" / "kb-embeddings.npz").exists()
+    code, out, _ = run("kb", "index", "--json", "--config", str(config))
+    assert json.loads(out) == {"articles": 1, "chunks": 1, "encoded": 0, "errors": []}
