@@ -119,3 +119,15 @@ def best_sentences(query: str, sentences: list[str]) -> list[str]:
 def _stem(word: str) -> str:
     """A crude stem (the first five letters) so that ship / shipping / shipped match."""
     return word[:5]
+
+
+def suggest_replies(query: str, index: KnowledgeBaseIndex, k: int = 3) -> list[Answer]:
+    """Drafts for an agent from the k best articles (no threshold: a person decides), best first."""
+    return [
+        Answer(
+            text=" ".join(best_sentences(query, list(p.chunk.sentences))),
+            citations=[Citation(p.chunk.article.id, p.chunk.article.title, p.chunk.article.url)],
+            confidence=round(p.similarity, 4),
+        )
+        for p in index.search(query, k=k, distinct_articles=True)
+    ]

@@ -55,6 +55,8 @@
     customerName: byId('customer-name'),
     customerChannel: byId('customer-channel'),
     entityList: byId('entity-list'),
+    suggestionList: byId('suggestion-list'),
+    suggestionEmpty: byId('suggestion-empty'),
     entityEmpty: byId('entity-empty'),
     toasts: byId('toasts')
   };
@@ -469,7 +471,7 @@
     var seq = ++state.ticketSeq;
     var switching = state.selectedId !== id;
     state.selectedId = id;
-    if (switching) { els.activity.hidden = true; announce('viewing'); }
+    if (switching) { els.activity.hidden = true; announce('viewing'); loadSuggestions(id); }
     state.loadingTicket = true;
     state.buffered = [];
     if (state.unread.delete(id)) updateTitle();
@@ -904,6 +906,32 @@
 
   /* Who else is on the open ticket: "Customer is typing…", "Grace is viewing this ticket". */
   var activityTimer = null;
+  /* Knowledge-base drafts for the customer's latest message; a click puts one in the reply box
+     with its source, for the agent to edit and send. */
+  function loadSuggestions(id) {
+    clear(els.suggestionList);
+    els.suggestionEmpty.hidden = false;
+    fetch('/api/console/tickets/' + id + '/suggestions', { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : { suggestions: [] }; })
+      .then(function (data) {
+        if (state.selectedId !== id) return;
+        (data.suggestions || []).forEach(function (s) {
+          var use = el('button', { type: 'button', className: 'suggestion', 'data-testid': 'suggestion' }, [
+            el('strong', { text: String(s.title) }),
+            el('span', { className: 'muted small', text: String(s.text).slice(0, 140) })
+          ]);
+          use.addEventListener('click', function () {
+            if (els.replyInput.disabled) { toast('Take the ticket to reply.'); return; }
+            els.replyInput.value = String(s.text) + '\n\nSource: ' + String(s.title) + ' ' + location.origin + String(s.url);
+            els.replyInput.focus();
+          });
+          els.suggestionList.appendChild(el('li', {}, [use]));
+        });
+        els.suggestionEmpty.hidden = els.suggestionList.childElementCount > 0;
+      })
+      .catch(function () { /* suggestions are a help, not a must */ });
+  }
+
   function showActivity(data) {
     var who = data.who === 'customer' ? 'The customer' : String(data.name || 'Another agent');
     var what = data.activity === 'typing' ? ' is typing…' : ' is viewing this ticket';

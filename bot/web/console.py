@@ -3,6 +3,8 @@ console_live."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +19,7 @@ from bot.web.auth import access_ticket, can_see_ticket
 from bot.web.inputs import json_object, path_id
 from bot.web.render import render
 from bot.web.staff import staff
+from knowledge_base.answer import suggest_replies
 from storage.models import Ticket, User
 
 routes = web.RouteTableDef()
@@ -119,6 +122,32 @@ async def resolve(request: web.Request) -> web.Response:
         await engine.ask_for_rating(session, ticket.conversation_id)
         data = ticket_json(ticket)
     return web.json_response({"ticket": data})
+
+
+@routes.get("/api/console/tickets/{ticket_id}/suggestions")
+async def suggestions(request: web.Request) -> web.Response:
+    """Replies drafted from the knowledge base for the customer's latest message."""
+    components = request.app[keys.COMPONENTS]
+    async with components.db.session() as session:
+        _, ticket = await my_ticket(session, request)
+        messages = await transcript(session, ticket.conversation_id)
+    written = [m.text for m in messages if m.sender == "customer" and not m.text.startswith("/")]
+    asked = written[-1] if written else ""  # buttons (/intent triggers) say nothing to search
+    drafts = await asyncio.to_thread(suggest_replies, asked, components.kb) if asked else []
+    return web.json_response(
+        {
+            "query": asked,
+            "suggestions": [
+                {
+                    "text": d.text,
+                    "title": d.citations[0].title,
+                    "url": d.citations[0].url,
+                    "confidence": d.confidence,
+                }
+                for d in drafts
+            ],
+        }
+    )
 
 
 async def my_ticket(session: AsyncSession, request: web.Request) -> tuple[User, Ticket]:

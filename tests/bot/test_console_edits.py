@@ -86,3 +86,28 @@ async def test_the_periodic_tick_assigns_waiting_tickets(
     done = await tick(components.engine)
     assert done.assigned == 1
     assert (await tick(components.engine)).assigned == 0
+
+
+async def test_suggested_replies_come_from_the_knowledge_base(
+    client: Client, users: dict[str, int]
+) -> None:
+    for text in ("how long does shipping to Germany take?", "/human_handoff"):
+        await client.post("/webhooks/rest/webhook", json={"sender": "s", "message": text})
+    await login(client, "sam")
+    ticket_id = (await (await client.get("/api/console/tickets?view=all")).json())["tickets"][0][
+        "id"
+    ]
+    body = await (await client.get(f"/api/console/tickets/{ticket_id}/suggestions")).json()
+    assert body["query"] == "how long does shipping to Germany take?"
+    first = body["suggestions"][0]
+    assert (first["title"], first["url"]) == (
+        "Shipping times and costs",
+        "/kb/shipping-times-and-costs",
+    )
+    assert "Germany" in first["text"]
+    assert len({s["url"] for s in body["suggestions"]}) == len(
+        body["suggestions"]
+    )  # one per article
+    client.session.cookie_jar.clear()
+    await login(client, "ada")  # billing and general: the ticket went to orders
+    assert (await client.get(f"/api/console/tickets/{ticket_id}/suggestions")).status == 403
