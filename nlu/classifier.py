@@ -1,61 +1,93 @@
-"""Intent classifier: multinomial logistic regression over sentence embeddings."""
+"""Intent classifier: multinomial logistic regression over sentence embeddings and n-grams."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import csr_matrix, hstack
 from sklearn.linear_model import LogisticRegression
 
 from nlu.encoder import Vectors
+from nlu.features import LexicalFeatures
+from nlu.npz import Arrays, load_arrays, prefixed, save_arrays, unprefixed
+
+Matrix = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    c: float = 4.0
-    max_iter: int = 2000
+    c: float = 10.0
+    max_iter: int = 3000
+    lexical: bool = True  # add TF-IDF word and character n-grams to the embeddings
 
-    def as_dict(self) -> dict[str, float | int]:
-        return {"c": self.c, "max_iter": self.max_iter}
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return {"c": self.c, "max_iter": self.max_iter, "lexical": self.lexical}
 
 
 class IntentClassifier:
     """Softmax over intents; its weights are plain arrays so a saved model holds no pickle."""
 
     def __init__(
-        self, labels: list[str], weights: npt.NDArray[np.float32], bias: npt.NDArray[np.float32]
+        self,
+        labels: list[str],
+        weights: Matrix,
+        bias: Matrix,
+        lexical: LexicalFeatures | None = None,
     ) -> None:
         self.labels = labels
-        self._weights = weights
+        self._weights = weights  # one row per label: embedding columns, then n-gram columns
         self._bias = bias
+        self._lexical = lexical
 
     @classmethod
-    def fit(cls, vectors: Vectors, labels: list[str], config: ClassifierConfig) -> IntentClassifier:
+    def fit(
+        cls, vectors: Vectors, texts: list[str], labels: list[str], config: ClassifierConfig
+    ) -> IntentClassifier:
         classes = sorted(set(labels))
         if len(classes) < 2:
             raise ValueError("training data needs at least two intents")
+        lexical = LexicalFeatures.fit(texts) if config.lexical else None
         model = LogisticRegression(C=config.c, max_iter=config.max_iter)
-        model.fit(vectors, labels)
+        model.fit(_design(vectors, texts, lexical), labels)
         weights, bias = model.coef_, model.intercept_
         if len(classes) == 2:  # scikit-learn stores one row for two classes: make it a softmax
             weights = np.vstack([-weights[0] / 2, weights[0] / 2])
             bias = np.array([-bias[0] / 2, bias[0] / 2])
         labels_ = [str(label) for label in model.classes_]  # numpy str_ would leak into parses
-        return cls(labels_, weights.astype(np.float32), bias.astype(np.float32))
+        return cls(labels_, weights.astype(np.float32), bias.astype(np.float32), lexical)
 
-    def predict(self, vectors: Vectors) -> npt.NDArray[np.float32]:
-        """Probabilities, one row per vector and one column per label."""
-        logits: npt.NDArray[np.float32] = vectors @ self._weights.T + self._bias
+    def predict(self, vectors: Vectors, texts: list[str]) -> Matrix:
+        """Probabilities, one row per text and one column per label."""
+        dense = vectors.shape[1]
+        logits = vectors @ self._weights[:, :dense].T + self._bias
+        if self._lexical is not None:
+            logits = logits + self._lexical.transform(texts) @ self._weights[:, dense:].T
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities: npt.NDArray[np.float32] = exp / exp.sum(axis=1, keepdims=True)
-        return probabilities.astype(np.float32)
+        probabilities: Matrix = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+        return probabilities
+
+    def arrays(self) -> Arrays:
+        lexical = self._lexical.arrays() if self._lexical is not None else {}
+        own = {"weights": self._weights, "bias": self._bias, "labels": np.array(self.labels)}
+        return own | prefixed(lexical, "lexical_")
 
     def save(self, path: Path) -> None:
-        np.savez(path, weights=self._weights, bias=self._bias, labels=np.array(self.labels))
+        save_arrays(path, self.arrays())
 
     @classmethod
     def load(cls, path: Path) -> IntentClassifier:
-        with np.load(path, allow_pickle=False) as arrays:
-            return cls([str(x) for x in arrays["labels"]], arrays["weights"], arrays["bias"])
+        arrays = load_arrays(path)
+        lexical_arrays = unprefixed(arrays, "lexical_")
+        lexical = LexicalFeatures.from_arrays(lexical_arrays) if lexical_arrays else None
+        labels = [str(x) for x in arrays["labels"]]
+        return cls(labels, arrays["weights"], arrays["bias"], lexical)
+
+
+def _design(vectors: Vectors, texts: list[str], lexical: LexicalFeatures | None) -> Any:
+    if lexical is None:
+        return vectors
+    return csr_matrix(hstack([csr_matrix(vectors), lexical.transform(texts)]))

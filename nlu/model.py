@@ -13,19 +13,25 @@ from typing import Any
 
 import numpy as np
 
-from nlu.classifier import ClassifierConfig, IntentClassifier
+from nlu.classifier import ClassifierConfig
 from nlu.encoder import Encoder, Vectors
 from nlu.entities import Entity, EntityExtractor
+from nlu.folds import holdout_indices
 from nlu.language import detect_language
+from nlu.out_of_scope import scrambled
 from nlu.parse import FALLBACK_INTENT, IntentScore, Parse
+from nlu.scorer import Calibration, IntentScorer, calibrate
 from nlu.sentiment import SentimentAnalyzer
 from nlu.training_data import TrainingData
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METADATA = "metadata.json"
-WEIGHTS = "classifier.npz"
 DATA = "training_data.json"
 RANKING_SIZE = 10
+# Fallback also learns from scrambled copies of held-out examples: a quarter as many as
+# those examples, but at least ten (or all of them) so small data sets see some gibberish.
+GIBBERISH_SHARE = 4
+GIBBERISH_AT_LEAST = 10
 Progress = Callable[[int, int], None]
 
 # Rasa's direct trigger: /intent_name or /intent_name{"entity": "value"}
@@ -42,11 +48,18 @@ class NLUConfig:
     confidence_threshold: float = 0.45
     language: str = "en"
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    validation_fraction: float = 0.1  # of each intent's examples, held out to calibrate fallback
+
+    def trained_with(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder,
+            "classifier": self.classifier.as_dict(),
+            "validation_fraction": self.validation_fraction,
+        }
 
     def fingerprint(self) -> str:
         """What the trained weights depend on (the threshold is applied at parse time)."""
-        body = {"encoder": self.encoder, "classifier": self.classifier.as_dict()}
-        return _sha256(json.dumps(body, sort_keys=True).encode())
+        return _sha256(json.dumps(self.trained_with(), sort_keys=True).encode())
 
 
 def data_fingerprint(data: TrainingData) -> str:
@@ -60,17 +73,17 @@ class NLUModel:
         self,
         config: NLUConfig,
         encoder: Encoder,
-        classifier: IntentClassifier,
+        scorer: IntentScorer,
         data: TrainingData,
         metadata: dict[str, Any],
     ) -> None:
         self.config = config
         self.metadata = metadata
         self._encoder = encoder
-        self._classifier = classifier
+        self._scorer = scorer
         self._entities = EntityExtractor(data, config.language)
         self._sentiment = SentimentAnalyzer()
-        self.intents = set(classifier.labels)
+        self.intents = set(scorer.classifier.labels)
 
     @classmethod
     def train(
@@ -79,27 +92,43 @@ class NLUModel:
         config: NLUConfig,
         encoder: Encoder,
         progress: Progress | None = None,
+        oos_label: str | None = None,
     ) -> NLUModel:
-        texts = [e.text for e in data.examples]
-        vectors = encode_in_batches(encoder, texts, progress)
-        classifier = IntentClassifier.fit(
-            vectors, [e.intent for e in data.examples], config.classifier
+        """Fit the classifier and calibrate fallback; `oos_label` marks out-of-scope examples."""
+        in_scope = [e for e in data.examples if e.intent != oos_label]
+        texts, intents = [e.text for e in in_scope], [e.intent for e in in_scope]
+        out_of_scope = [e.text for e in data.examples if e.intent == oos_label]
+        kept, held = holdout_indices(intents, config.validation_fraction)
+        gibberish = scrambled([texts[i] for i in _spread(held, _gibberish_count(len(held)))])
+        negatives = out_of_scope + gibberish
+        stages = _Stages(progress, len(texts) + len(negatives))
+        vectors = encode_in_batches(encoder, texts + negatives, stages.encoded)
+        known = vectors[: len(texts)]
+        detector = calibrate(
+            (known[kept], [texts[i] for i in kept], [intents[i] for i in kept]),
+            (known[held], [texts[i] for i in held], [intents[i] for i in held]),
+            Calibration(vectors[len(texts) :], negatives, [False] * len(negatives)),
+            config.classifier,
         )
+        stages.fitted()
+        scorer = IntentScorer.fit(known, texts, intents, config.classifier, detector)
+        stages.fitted()
         metadata = {
             "format_version": FORMAT_VERSION,
             "trained_at": datetime.now(UTC).isoformat(),
             "config_fingerprint": config.fingerprint(),
             "data_fingerprint": data_fingerprint(data),
-            "encoder": config.encoder,
-            "classifier": config.classifier.as_dict(),
-            "intents": classifier.labels,
+            **config.trained_with(),
+            "intents": scorer.classifier.labels,
             "examples": len(texts),
+            "out_of_scope_examples": len(out_of_scope),
+            "fallback_calibrated": detector.calibrated,
         }
-        return cls(config, encoder, classifier, data, metadata)
+        return cls(config, encoder, scorer, data, metadata)
 
     def save(self, directory: Path, data: TrainingData) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self._classifier.save(directory / WEIGHTS)
+        self._scorer.save(directory)
         rules = {"synonyms": data.synonyms, "regexes": data.regexes, "lookups": data.lookups}
         (directory / DATA).write_text(json.dumps(rules, indent=1), encoding="utf-8")
         (directory / METADATA).write_text(json.dumps(self.metadata, indent=2), encoding="utf-8")
@@ -114,16 +143,15 @@ class NLUModel:
             )
         if metadata.get("config_fingerprint") != config.fingerprint():
             raise ModelMismatchError(
-                f"{directory}: the model was trained with encoder {metadata.get('encoder')!r} "
-                f"and classifier {metadata.get('classifier')}, but the configuration asks for "
-                f"encoder {config.encoder!r} and classifier {config.classifier.as_dict()}; "
+                f"{directory}: the model was trained with {_described(metadata)}, but the "
+                f"configuration asks for {_described(config.trained_with())}; "
                 "retrain with `helpline train`"
             )
         rules = json.loads((directory / DATA).read_text(encoding="utf-8"))
         data = TrainingData(
             synonyms=rules["synonyms"], regexes=rules["regexes"], lookups=rules["lookups"]
         )
-        return cls(config, encoder, IntentClassifier.load(directory / WEIGHTS), data, metadata)
+        return cls(config, encoder, IntentScorer.load(directory), data, metadata)
 
     def parse(self, text: str) -> Parse:
         return self.parse_many([text])[0]
@@ -131,7 +159,7 @@ class NLUModel:
     def parse_many(self, texts: list[str]) -> list[Parse]:
         """Parse a batch of messages with one encoder call."""
         free = [t for t in texts if _TRIGGER.match(t) is None]
-        scores = self._classifier.predict(self._encoder.encode(free)) if free else None
+        scores = self._scorer.score(self._encoder.encode(free), free) if free else None
         results, row = [], 0
         for text in texts:
             trigger = _TRIGGER.match(text)
@@ -139,15 +167,18 @@ class NLUModel:
                 results.append(self._triggered(text, trigger))
                 continue
             assert scores is not None  # every free text was encoded above
-            results.append(self._classified(text, scores[row]))
+            results.append(self._classified(text, scores[0][row], float(scores[1][row])))
             row += 1
         return results
 
-    def _classified(self, text: str, probabilities: np.ndarray[Any, Any]) -> Parse:
+    def _classified(
+        self, text: str, probabilities: np.ndarray[Any, Any], confidence: float
+    ) -> Parse:
+        labels = self._scorer.classifier.labels
         order = np.argsort(-probabilities)[:RANKING_SIZE]
-        ranking = [IntentScore(self._classifier.labels[i], float(probabilities[i])) for i in order]
+        ranking = [IntentScore(labels[i], float(probabilities[i])) for i in order]
         top = ranking[0]
-        if top.confidence < self.config.confidence_threshold:
+        if confidence < self.config.confidence_threshold:
             top = IntentScore(FALLBACK_INTENT, self.config.confidence_threshold)
         return self._annotated(text, top, ranking, self._entities.extract(text))
 
@@ -178,6 +209,35 @@ class NLUModel:
         )
 
 
+def _spread(positions: list[int], count: int) -> list[int]:
+    return positions[:: max(1, len(positions) // max(1, count))][:count]
+
+
+def _gibberish_count(held: int) -> int:
+    return max(held // GIBBERISH_SHARE, min(held, GIBBERISH_AT_LEAST))
+
+
+class _Stages:
+    """Training progress: encoding counts one step per text, each of the two fits a quarter."""
+
+    def __init__(self, progress: Progress | None, texts: int) -> None:
+        self._progress = progress
+        self._fit_steps = max(1, texts // 4)
+        self._total = texts + 2 * self._fit_steps
+        self._done = 0
+
+    def encoded(self, done: int, _total: int) -> None:
+        self._report(done)
+
+    def fitted(self) -> None:
+        self._report(self._done + self._fit_steps)
+
+    def _report(self, done: int) -> None:
+        self._done = done
+        if self._progress is not None:
+            self._progress(done, self._total)
+
+
 def encode_in_batches(
     encoder: Encoder, texts: list[str], progress: Progress | None = None, batch: int = 256
 ) -> Vectors:
@@ -187,6 +247,13 @@ def encode_in_batches(
         if progress is not None:
             progress(min(start + batch, len(texts)), len(texts))
     return np.vstack(parts)
+
+
+def _described(trained_with: dict[str, Any]) -> str:
+    return (
+        f"encoder {trained_with.get('encoder')!r}, classifier {trained_with.get('classifier')} "
+        f"and validation fraction {trained_with.get('validation_fraction')}"
+    )
 
 
 def read_metadata(directory: Path) -> dict[str, Any]:

@@ -1,16 +1,19 @@
-"""`helpline train` and `helpline nlu ...`: train, parse and evaluate the NLU model."""
+"""`helpline train` and `helpline nlu ...`: train, parse, evaluate and validate NLU data."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli import common
 from bot.components import nlu_config
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from nlu.validate import ValidationReport
 
 app = typer.Typer(help="The NLU pipeline.", no_args_is_help=True)
 
@@ -133,3 +136,44 @@ def nlu_evaluate(
         return
     for key, value in result.items():
         common.console.print(f"{key:>20}: {value}")
+
+
+@app.command("validate")
+def nlu_validate(
+    data_file: Annotated[Path, typer.Argument(help="Training data (YAML or CSV).")],
+    min_examples: Annotated[
+        int, typer.Option("--min-examples", min=1, help="Fewest examples an intent may have.")
+    ] = 5,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Report duplicates, conflicting examples and sparse intents; exit 1 if any are found."""
+    from nlu.training_data import TrainingDataError, read_training_data  # noqa: PLC0415
+    from nlu.validate import validate  # noqa: PLC0415
+
+    try:
+        data = read_training_data(data_file)
+    except TrainingDataError as exc:
+        raise common.fail(str(exc)) from exc
+    report = validate(data, min_examples)
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        _print_validation(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_validation(report: ValidationReport) -> None:
+    out = common.console
+    out.print(f"{report.examples} examples, {report.intents} intents", highlight=False)
+    for dup in report.duplicates:
+        out.print(f"duplicate: {dup.text!r} ({dup.intent}) x{dup.count}", highlight=False)
+    for conflict in report.conflicts:
+        out.print(f"conflict: {conflict.text!r} in {', '.join(conflict.intents)}", highlight=False)
+    for sparse in report.sparse_intents:
+        out.print(
+            f"too few examples: {sparse.intent} has {sparse.examples} "
+            f"(at least {report.min_examples})",
+            highlight=False,
+        )
+    out.print("ok" if report.ok else "problems found", highlight=False)

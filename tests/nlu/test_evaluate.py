@@ -94,6 +94,7 @@ TEST_OOS = [
 KEYS = {
     "examples_train",
     "examples_test",
+    "oos_examples_train",
     "accuracy",
     "macro_f1",
     "in_scope_accuracy",
@@ -102,6 +103,7 @@ KEYS = {
     "train_seconds",
     "parse_ms_p50",
     "parse_ms_p95",
+    "batch_msgs_per_s",
 }
 
 
@@ -126,6 +128,7 @@ def test_evaluate_returns_the_documented_keys(encoder: SentenceEncoder) -> None:
     result = evaluate(train, test, config, encoder)
     assert set(result) == KEYS
     assert result["examples_train"] == len(train.examples)
+    assert result["oos_examples_train"] == 0
     assert result["examples_test"] == len(TEST_IN_SCOPE)
     assert result["oos_recall"] is None
     assert result["threshold"] == 0.0
@@ -138,12 +141,13 @@ def test_oos_recall_counts_out_of_scope_examples_rejected(encoder: SentenceEncod
     config = NLUConfig(encoder=encoder.name, confidence_threshold=0.4)
     result = evaluate(oos_train(), oos_test(), config, encoder, oos_label="oos")
 
-    in_scope = TrainingData(examples=[e for e in oos_train().examples if e.intent != "oos"])
-    model = NLUModel.train(in_scope, config, encoder)
+    in_scope = [e for e in oos_train().examples if e.intent != "oos"]
+    model = NLUModel.train(oos_train(), config, encoder, oos_label="oos")
     rejected = sum(model.parse(t).is_fallback for t in TEST_OOS)
     correct = sum(model.parse(t).intent.name == i for t, i in TEST_IN_SCOPE)
 
-    assert result["examples_train"] == len(in_scope.examples)  # the oos examples are not trained
+    assert result["examples_train"] == len(in_scope)  # oos examples calibrate, not train
+    assert result["oos_examples_train"] == 2
     assert result["examples_test"] == len(TEST_IN_SCOPE) + len(TEST_OOS)
     assert result["oos_recall"] == round(rejected / len(TEST_OOS), 4)
     assert result["in_scope_accuracy"] == round(correct / len(TEST_IN_SCOPE), 4)
@@ -164,3 +168,15 @@ def test_a_zero_threshold_rejects_nothing(encoder: SentenceEncoder) -> None:
     config = NLUConfig(encoder=encoder.name, confidence_threshold=0.0)
     result = evaluate(oos_train(), oos_test(), config, encoder, oos_label="oos")
     assert result["oos_recall"] == 0.0
+
+
+def test_a_sweep_reports_other_thresholds_of_the_same_model(encoder: SentenceEncoder) -> None:
+    config = NLUConfig(encoder=encoder.name, confidence_threshold=0.4)
+    result = evaluate(oos_train(), oos_test(), config, encoder, "oos", sweep=(0.4, 0.0, 1.0))
+    curve = result["by_threshold"]
+    assert curve["0.4"] == {
+        "in_scope_accuracy": result["in_scope_accuracy"],
+        "oos_recall": result["oos_recall"],
+    }
+    assert curve["0.0"]["oos_recall"] == 0.0
+    assert curve["1.0"]["in_scope_accuracy"] == 0.0

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nlu.classifier import ClassifierConfig
@@ -261,3 +262,48 @@ def test_demo_double_charge(demo_nlu: NLUModel) -> None:
 
 def test_demo_handoff(demo_nlu: NLUModel) -> None:
     assert demo_nlu.parse("let me talk to a person").intent.name == "human_handoff"
+
+
+def test_load_with_another_validation_fraction_fails(
+    saved: Path, config: NLUConfig, encoder: SentenceEncoder
+) -> None:
+    with pytest.raises(ModelMismatchError, match=r"validation fraction 0\.25"):
+        NLUModel.load(saved, replace(config, validation_fraction=0.25), encoder)
+
+
+def test_the_saved_model_is_plain_arrays_and_json(saved: Path) -> None:
+    assert {p.name for p in saved.iterdir()} == {
+        "metadata.json",
+        "training_data.json",
+        "classifier.npz",
+        "out_of_scope.npz",
+    }
+    for name in ("classifier.npz", "out_of_scope.npz"):
+        with np.load(saved / name, allow_pickle=False) as arrays:
+            assert all(arrays[key].dtype != object for key in arrays.files)
+
+
+def test_fallback_is_calibrated_on_held_out_examples(model: NLUModel) -> None:
+    assert model.metadata["fallback_calibrated"] is True
+    assert model.metadata["out_of_scope_examples"] == 0
+    gibberish = model.parse("qwzx blorft vemmick").intent_ranking[0].confidence
+    assert all(gibberish < model.parse(query).intent.confidence for query in QUERIES)
+
+
+@pytest.mark.parametrize("text", ["qwzx blorft vemmick", "zzgrumph plover ytt", "asdf"])
+def test_demo_gibberish_is_fallback(demo_nlu: NLUModel, text: str) -> None:
+    assert demo_nlu.parse(text).is_fallback
+
+
+def test_out_of_scope_examples_teach_the_fallback(
+    encoder: SentenceEncoder, config: NLUConfig
+) -> None:
+    off_topic = ["tell me a joke", "what is the weather like", "who is the president"]
+    more = ["sing me a song", "what's the capital of Peru", "play some music", "how tall is K2"]
+    data = small_data()
+    examples = data.examples + [Example(t, "oos") for t in off_topic + more]
+    with_oos = NLUModel.train(replace(data, examples=examples), config, encoder, oos_label="oos")
+    assert "oos" not in with_oos.intents
+    assert with_oos.metadata["out_of_scope_examples"] == len(off_topic + more)
+    assert with_oos.parse("tell me a funny joke").is_fallback
+    assert with_oos.parse("please refund my order").intent.name == "refund_request"
