@@ -3,8 +3,11 @@ the actions, each behind the same access check as every console call)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.errors import InvalidInput, NotFound
 from actions.ticket_edits import add_internal_note, add_tag, set_priority, transfer_ticket
@@ -13,9 +16,10 @@ from bot.views import message_json, ticket_json
 from bot.web import keys
 from bot.web.console import my_ticket
 from bot.web.inputs import json_object
-from storage.models import User
+from storage.models import Ticket, User
 
 routes = web.RouteTableDef()
+FieldAction = Callable[[AsyncSession, Ticket, str, User], Awaitable[None]]
 
 
 @routes.post("/api/console/tickets/{ticket_id}/notes")
@@ -51,23 +55,21 @@ async def transfer(request: web.Request) -> web.Response:
 
 @routes.post("/api/console/tickets/{ticket_id}/priority")
 async def priority(request: web.Request) -> web.Response:
-    value = (await json_object(request)).get("priority")
-    if not isinstance(value, str):
-        raise InvalidInput("`priority` must be one of low, normal, high, urgent")
-    async with request.app[keys.COMPONENTS].engine.unit_of_work() as session:
-        me, ticket = await my_ticket(session, request)
-        await set_priority(session, ticket, value, me)
-        data = ticket_json(ticket)
-    return web.json_response({"ticket": data})
+    return await _set_field(request, "priority", set_priority)
 
 
 @routes.post("/api/console/tickets/{ticket_id}/tags")
 async def tag(request: web.Request) -> web.Response:
-    value = (await json_object(request)).get("tag")
+    return await _set_field(request, "tag", add_tag)
+
+
+async def _set_field(request: web.Request, field: str, action: FieldAction) -> web.Response:
+    """A ticket edit that takes one string from the body: `{field: "value"}`."""
+    value = (await json_object(request)).get(field)
     if not isinstance(value, str):
-        raise InvalidInput("`tag` must be a string")
+        raise InvalidInput(f"`{field}` must be a string")
     async with request.app[keys.COMPONENTS].engine.unit_of_work() as session:
         me, ticket = await my_ticket(session, request)
-        await add_tag(session, ticket, value, me)
+        await action(session, ticket, value, me)
         data = ticket_json(ticket)
     return web.json_response({"ticket": data})
