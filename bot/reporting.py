@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -105,6 +106,13 @@ def report_data(report: Report, names: dict[int, str]) -> dict[str, Any]:
         "agents": agents,
         "queues": queues,
         "handoff_intents": bot.handoff_intents,
+        "performance": sorted(
+            (
+                {"name": names.get(i, f"#{i}"), "agent_id": i, **asdict(p)}
+                for i, p in report.agents.items()
+            ),
+            key=lambda r: r["name"],
+        ),
         "model": {"weights": report.model.weights, "learned_from": report.model.learned_from},
     }
 

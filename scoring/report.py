@@ -8,6 +8,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from statistics import mean
 
+from scoring.agents import AgentPerformance, agent_performance
 from scoring.conversations import (
     BotPerformance,
     ConversationRow,
@@ -27,6 +28,7 @@ class Report:
     conversations: list[ConversationRow]
     model: SatisfactionModel
     predictions: dict[int, Prediction]  # conversation id -> prediction
+    agents: dict[int, AgentPerformance]  # agent id -> the parts of their performance
 
     def predicted(
         self, key: Callable[[ConversationRow], Hashable] | None = None
@@ -49,11 +51,13 @@ def build_report(events: Iterable[EventRecord], report_filter: ReportFilter) -> 
     model = fit_model(everything)
     rows = [r for r in everything if report_filter.admits(r)]
     chosen = {r.conversation_id for r in rows}
+    events_chosen = [e for e in records if e.conversation_id in chosen]
     return Report(
         filter=report_filter,
-        quality=quality_report(e for e in records if e.conversation_id in chosen),
+        quality=quality_report(events_chosen),
         bot=bot_performance(rows),
         conversations=rows,
         model=model,
         predictions={r.conversation_id: model.predict(r) for r in rows},
+        agents=agent_performance(events_chosen),
     )

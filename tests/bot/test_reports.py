@@ -41,6 +41,8 @@ async def test_the_report_follows_its_filters(client: Client, users: dict[str, i
     assert ">2</a>" in page  # two conversations, one of them contained
     assert 'data-testid="report-containment">50%' in page
     assert re.search(r'data-testid="report-predicted">\d+%', page)
+    performance = page[page.index('data-testid="performance-table"') :]
+    assert ">Ada</a>" in performance and "100%" in performance  # assigned one, resolved it
     orders = await (await client.get("/reports?queue=orders")).text()
     assert 'data-testid="report-csat">—' in orders
     ada = await (await client.get(f"/reports?agent={users['ada']}")).text()
