@@ -617,6 +617,10 @@
     setField('assignee', who ? who + (isMine(t) ? ' (you)' : '') : 'Unassigned');
     setField('priority', t.priority ? el('span', { className: 'badge badge-' + t.priority, text: t.priority }) : '—');
     setField('intent', t.intent ? humanize(t.intent) : '—');
+    var due = t.sla && t.sla.first_response_due_at;
+    setField('sla', due && !t.first_response_at ? formatDateTime(due) + (t.sla.breached && t.sla.breached.length ? ' (breached)' : '') : '—');
+    setField('tags', t.tags && t.tags.length ? t.tags.join(', ') : '—');
+    byId('priority-select').value = t.priority || 'normal';
     var created = el('time', { datetime: t.created_at || '', text: formatDateTime(t.created_at) });
     setField('created', created);
     var created_ms = parseTime(t.created_at);
@@ -906,6 +910,38 @@
 
   /* Who else is on the open ticket: "Customer is typing…", "Grace is viewing this ticket". */
   var activityTimer = null;
+  /* Ticket actions: priority, transfer, tags and internal notes; presence for the agent. */
+  function ticketAction(path, payload, done) {
+    if (state.selectedId === null) return;
+    api('POST', '/api/console/tickets/' + state.selectedId + '/' + path, payload)
+      .then(function (data) {
+        if (data.ticket) applyTicket(data.ticket);
+        if (data.message) appendMessage(data.message, true);
+        if (done) done();
+      })
+      .catch(function (err) { toast(err.message); });
+  }
+
+  function onSubmit(id, handler) {
+    byId(id).addEventListener('submit', function (ev) { ev.preventDefault(); handler(); });
+  }
+
+  onSubmit('priority-form', function () { ticketAction('priority', { priority: byId('priority-select').value }); });
+  onSubmit('transfer-form', function () { ticketAction('transfer', { queue: byId('transfer-select').value }); });
+  onSubmit('tag-form', function () {
+    var input = byId('tag-input');
+    if (input.value.trim()) ticketAction('tags', { tag: input.value.trim() }, function () { input.value = ''; });
+  });
+  onSubmit('note-form', function () {
+    var input = byId('note-input');
+    if (input.value.trim()) ticketAction('notes', { text: input.value.trim() }, function () { input.value = ''; });
+  });
+  byId('presence-select').addEventListener('change', function (ev) {
+    api('POST', '/api/console/me/status', { status: ev.target.value })
+      .then(function () { toast('You are ' + ev.target.value + '.'); loadTickets(true); })
+      .catch(function (err) { toast(err.message); });
+  });
+
   /* Knowledge-base drafts for the customer's latest message; a click puts one in the reply box
      with its source, for the agent to edit and send. */
   function loadSuggestions(id) {

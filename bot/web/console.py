@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.conversations import get_conversation, transcript
 from actions.errors import Forbidden, InvalidInput
 from actions.tickets import agent_reply, get_ticket, resolve_ticket, take_ticket
+from actions.users import set_agent_status
 from bot.engine import validate_text
 from bot.views import message_json, ticket_json
 from bot.web import keys
@@ -24,13 +25,29 @@ from storage.models import Ticket, User
 
 routes = web.RouteTableDef()
 VIEWS = ("mine", "queue", "unassigned", "all")
+PRESENCE = ("online", "away", "offline")
 
 
 @routes.get("/console")
 async def console_page(request: web.Request) -> web.Response:
-    async with request.app[keys.COMPONENTS].db.session() as session:
+    components = request.app[keys.COMPONENTS]
+    async with components.db.session() as session:
         await staff(session, request)
-    return render(request, "console.html", {})
+    queue_names = [q.name for q in components.settings.queues]
+    return render(request, "console.html", {"queue_names": queue_names})
+
+
+@routes.post("/api/console/me/status")
+async def my_status(request: web.Request) -> web.Response:
+    """Presence: online takes new tickets, away keeps its own but takes none, offline hands back
+    the unanswered ones (where the queue says so)."""
+    status = (await json_object(request)).get("status")
+    if status not in PRESENCE:
+        raise InvalidInput(f"status must be one of {', '.join(PRESENCE)}")
+    async with request.app[keys.COMPONENTS].engine.unit_of_work() as session:
+        me = (await staff(session, request)).user
+        assigned = await set_agent_status(session, me, status)
+    return web.json_response({"status": status, "assigned": [t.id for t in assigned]})
 
 
 @routes.get("/api/console/tickets")

@@ -111,3 +111,30 @@ async def test_suggested_replies_come_from_the_knowledge_base(
     client.session.cookie_jar.clear()
     await login(client, "ada")  # billing and general: the ticket went to orders
     assert (await client.get(f"/api/console/tickets/{ticket_id}/suggestions")).status == 403
+
+
+async def test_presence_from_the_console(
+    client: Client, components: Components, users: dict[str, int]
+) -> None:
+    await client.post(
+        "/webhooks/rest/webhook",
+        json={"sender": "p", "message": "I was charged twice, I want a refund"},
+    )
+    headers = {"X-CSRF-Token": await login(client, "ada")}  # logging in sets her online
+    assigned = (await (await client.get("/api/console/tickets?view=mine")).json())["tickets"]
+    assert len(assigned) == 1
+    away = await client.post("/api/console/me/status", json={"status": "away"}, headers=headers)
+    assert (await away.json())["status"] == "away"
+    await client.post(
+        "/webhooks/rest/webhook",
+        json={"sender": "q", "message": "I was charged twice, I want a refund"},
+    )
+    assert len((await (await client.get("/api/console/tickets?view=mine")).json())["tickets"]) == 1
+    back = await (
+        await client.post("/api/console/me/status", json={"status": "online"}, headers=headers)
+    ).json()
+    assert len(back["assigned"]) == 1  # the ticket that waited while she was away
+    bad = await client.post("/api/console/me/status", json={"status": "asleep"}, headers=headers)
+    assert bad.status == 400
+    page = await (await client.get("/console")).text()
+    assert 'data-testid="presence-select"' in page and '<option value="billing">' in page
