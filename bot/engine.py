@@ -21,6 +21,7 @@ from actions.lifecycle import customer_wrote
 from actions.record import BOT
 from actions.tickets import TicketFields, handoff
 from bot.live import Hub, unit_of_work
+from bot.metrics import Metrics
 from bot.settings import Settings
 from knowledge_base.answer import draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
@@ -75,7 +76,10 @@ class Engine:
         nlu: NLUModel,
         kb: KnowledgeBaseIndex,
         hub: Hub,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self.settings = settings
         self.db = db
         self.nlu = nlu
@@ -90,7 +94,9 @@ class Engine:
     async def handle(self, inbound: InboundMessage) -> Turn:
         """Store the message, decide the turn and store the replies, all in one transaction."""
         text = validate_text(inbound.text)
-        parse = await asyncio.to_thread(self.nlu.parse, text)
+        with self.metrics.nlu_seconds.time():
+            parse = await asyncio.to_thread(self.nlu.parse, text)
+        self.metrics.messages.labels(inbound.channel).inc()
         async with self.unit_of_work() as session:
             conversation = await open_conversation(
                 session, inbound.channel, inbound.sender, inbound.display_name
@@ -156,7 +162,8 @@ class Engine:
         turn: Turn,
     ) -> None:
         threshold = self.settings.knowledge_base.answer_threshold
-        answer = await asyncio.to_thread(draft_answer, parse.text, self.kb, threshold)
+        with self.metrics.kb_seconds.time():
+            answer = await asyncio.to_thread(draft_answer, parse.text, self.kb, threshold)
         if answer is not None:
             conversation.unclear_count = 0
             citations = [{"title": c.title, "url": c.url} for c in answer.citations]

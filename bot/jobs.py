@@ -34,7 +34,11 @@ async def tick(engine: Engine) -> Tick:
         closed = await close_resolved(
             session, now, engine.settings.routing.close_resolved_after_days
         )
-    return Tick(len(sla.escalated), len(sla.breached), len(assigned), len(closed))
+    done = Tick(len(sla.escalated), len(sla.breached), len(assigned), len(closed))
+    engine.metrics.sla_escalations.inc(done.escalated)
+    engine.metrics.sla_breaches.inc(done.breached)
+    engine.metrics.assignments.inc(done.assigned)
+    return done
 
 
 async def run_forever(engine: Engine, interval: float = INTERVAL_S) -> None:

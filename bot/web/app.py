@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -41,6 +42,26 @@ def error_response(request: web.Request, status: int, code: str, message: str) -
 
 
 @web.middleware
+async def measured(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count and time every request by its route (never by its raw path: ids stay out)."""
+    metrics = request.app[keys.COMPONENTS].engine.metrics
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics.requests.labels(request.method, route, str(status)).inc()
+        metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+
+
+@web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map every application error to one response shape; never echo the request body."""
     try:
@@ -62,7 +83,7 @@ def create_app(components: Components) -> web.Application:
     from bot.channels import rest, widget  # noqa: PLC0415 (routes import the app's keys)
     from bot.web import console, console_edits, console_live, pages, reports  # noqa: PLC0415
 
-    app = web.Application(middlewares=[errors], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[measured, errors], client_max_size=1024 * 1024)
     app[keys.COMPONENTS] = components
     app[keys.LOGIN_THROTTLE] = LoginThrottle()
     app[keys.SOCKETS] = weakref.WeakSet()

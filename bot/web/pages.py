@@ -47,6 +47,15 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; no personal data: only counts, timings and queue depths."""
+    components = request.app[keys.COMPONENTS]
+    async with components.db.session() as session:
+        body = await components.engine.metrics.exposition(session)
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
 @routes.get("/kb/{slug}")
 async def kb_article(request: web.Request) -> web.Response:
     article = request.app[keys.COMPONENTS].kb.articles.get(request.match_info["slug"])
