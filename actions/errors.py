@@ -30,3 +30,13 @@ class Forbidden(HelplineError):
 
 class Conflict(HelplineError):
     code, status = "conflict", 409
+
+
+class RateLimited(HelplineError):
+    """Too many requests; `retry_after` says in how many seconds to try again."""
+
+    code, status = "rate_limited", 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

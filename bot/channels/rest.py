@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from actions.errors import InvalidInput
+from actions.errors import InvalidInput, RateLimited
 from bot.engine import InboundMessage, Turn, validate_text
 from bot.web import keys
 from bot.web.inputs import json_object
@@ -27,6 +27,9 @@ async def webhook(request: web.Request) -> web.Response:
     message_id = body.get("message_id")
     if message_id is not None and not isinstance(message_id, str | int):
         raise InvalidInput("`message_id`, when given, must be a string or a number")
+    wait = request.app[keys.MESSAGE_LIMIT].hit(f"rest:{sender}")
+    if wait is not None:
+        raise RateLimited(f"too many messages from this sender; try again in {wait} s", wait)
     inbound = InboundMessage(
         channel="rest",
         sender=sender,

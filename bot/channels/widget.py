@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 
 from actions.conversations import find_latest_conversation, find_open_conversation, transcript
 from actions.csat import record_csat
-from actions.errors import Conflict, HelplineError, InvalidInput
+from actions.errors import Conflict, HelplineError, InvalidInput, RateLimited
 from actions.tickets import active_ticket
 from bot.components import Components
 from bot.engine import InboundMessage
@@ -22,6 +22,7 @@ from bot.live import CONSOLE, Payload, conversation_topic, ticket_scope
 from bot.views import message_json
 from bot.web import keys
 from bot.web.origin import check_origin
+from bot.web.ratelimit import RateLimiter
 from storage.models import Message
 
 routes = web.RouteTableDef()
@@ -51,8 +52,11 @@ def _signature(secret: bytes, visitor: str) -> str:
 class WidgetSession:
     """One socket: hello, messages and ratings in; acks, replies and live updates out."""
 
-    def __init__(self, components: Components, socket: web.WebSocketResponse) -> None:
+    def __init__(
+        self, components: Components, socket: web.WebSocketResponse, limiter: RateLimiter
+    ) -> None:
         self.components = components
+        self.limiter = limiter
         self.socket = socket
         self.visitor = ""
         self.conversation_id: int | None = None
@@ -127,6 +131,9 @@ class WidgetSession:
     async def _message(self, text: object, client_id: str | None) -> None:
         if not isinstance(text, str):
             raise InvalidInput("`text` must be a string")
+        wait = self.limiter.hit(f"web:{self.visitor}")
+        if wait is not None:
+            raise RateLimited(f"too many messages; try again in {wait} s", wait)
         inbound = InboundMessage(CHANNEL, self.visitor, text, external_id=client_id)
         async with self.turn_lock:
             turn = await self.components.engine.handle(inbound)
@@ -235,5 +242,5 @@ async def widget_socket(request: web.Request) -> web.WebSocketResponse:
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
     await socket.prepare(request)
     request.app[keys.SOCKETS].add(socket)
-    await WidgetSession(components, socket).run()
+    await WidgetSession(components, socket, request.app[keys.MESSAGE_LIMIT]).run()
     return socket

@@ -14,17 +14,19 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import WSCloseCode, web
 
-from actions.errors import HelplineError
+from actions.errors import HelplineError, RateLimited
 from bot import jobs
 from bot.components import Components
 from bot.web import keys
 from bot.web.auth import Unauthenticated
 from bot.web.format import duration, percent
+from bot.web.ratelimit import RateLimiter
 from bot.web.render import render
 from bot.web.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
+MESSAGES_PER_WINDOW, MESSAGE_WINDOW_S = 20, 10.0
 JSON_PREFIXES = ("/api/", "/webhooks/", "/model/", "/health")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -68,6 +70,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except Unauthenticated as exc:
         return error_response(request, exc.status, exc.code, exc.message)
+    except RateLimited as exc:
+        response = error_response(request, exc.status, exc.code, exc.message)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except HelplineError as exc:
         return error_response(request, exc.status, exc.code, exc.message)
     except web.HTTPException as exc:
@@ -86,6 +92,7 @@ def create_app(components: Components) -> web.Application:
     app = web.Application(middlewares=[measured, errors], client_max_size=1024 * 1024)
     app[keys.COMPONENTS] = components
     app[keys.LOGIN_THROTTLE] = LoginThrottle()
+    app[keys.MESSAGE_LIMIT] = RateLimiter(limit=MESSAGES_PER_WINDOW, window_s=MESSAGE_WINDOW_S)
     app[keys.SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(_periodic_work)
