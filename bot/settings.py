@@ -149,9 +149,17 @@ class WidgetSettings(_Frozen):
     allowed_origins: tuple[str, ...] = ()
 
 
+class MessageRateSettings(_Frozen):
+    # Customer messages per sender (REST) or visitor (widget) in a sliding window; more get 429.
+    # No person types this fast; load tests with many messages per sender may need more.
+    limit: Annotated[int, Field(ge=1)] = 50
+    window_seconds: Annotated[float, Field(gt=0)] = 10.0
+
+
 class ChannelsSettings(_Frozen):
     widget: WidgetSettings = WidgetSettings()
     telegram: TelegramSettings = TelegramSettings()
+    message_rate: MessageRateSettings = MessageRateSettings()
 
 
 class DemoUser(_Frozen):

@@ -26,7 +26,6 @@ from bot.web.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
-MESSAGES_PER_WINDOW, MESSAGE_WINDOW_S = 20, 10.0
 JSON_PREFIXES = ("/api/", "/webhooks/", "/model/", "/health")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -92,7 +91,8 @@ def create_app(components: Components) -> web.Application:
     app = web.Application(middlewares=[measured, errors], client_max_size=1024 * 1024)
     app[keys.COMPONENTS] = components
     app[keys.LOGIN_THROTTLE] = LoginThrottle()
-    app[keys.MESSAGE_LIMIT] = RateLimiter(limit=MESSAGES_PER_WINDOW, window_s=MESSAGE_WINDOW_S)
+    rate = components.settings.channels.message_rate
+    app[keys.MESSAGE_LIMIT] = RateLimiter(limit=rate.limit, window_s=rate.window_seconds)
     app[keys.SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(_periodic_work)

@@ -45,17 +45,18 @@ async def test_widget_flood_gets_an_error_frame(client: Client, components: Comp
     await socket.send_json({"type": "hello", "token": None})
     assert (await socket.receive_json())["type"] == "welcome"
     codes = []
-    for n in range(21):
+    limit = components.settings.channels.message_rate.limit
+    for n in range(limit + 1):
         await socket.send_json({"type": "message", "text": f"hello {n}", "client_id": f"c{n}"})
         while True:
             frame = await socket.receive_json()
             if frame["type"] in ("ack", "error"):
                 codes.append(frame.get("code", "ack"))
                 break
-    assert codes[:20] == ["ack"] * 20 and codes[20] == "rate_limited"
+    assert codes[:limit] == ["ack"] * limit and codes[limit] == "rate_limited"
     async with components.db.session() as session:
         stored = await session.scalar(
             select(func.count()).select_from(Message).where(Message.sender == "customer")
         )
-    assert stored == 20
+    assert stored == limit
     await socket.close()
