@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from actions.users import create_user
@@ -42,16 +43,21 @@ async def users(components: Components) -> dict[str, int]:
     return ids
 
 
-async def login(client: Client, username: str, password: str = PASSWORD) -> str:
-    """Log in through the form; returns the session's CSRF token for API calls."""
+async def submit_login(client: Client, username: str, password: str) -> ClientResponse:
+    """Fill in and send the log-in form as a browser would; the answer is not followed."""
     page = await client.get("/login")
     token = _HIDDEN_CSRF.search(await page.text())
     assert token is not None
-    response = await client.post(
+    return await client.post(
         "/login",
         data={"username": username, "password": password, "csrf_token": token.group(1)},
         allow_redirects=False,
     )
+
+
+async def login(client: Client, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns the session's CSRF token for API calls."""
+    response = await submit_login(client, username, password)
     assert response.status == 303, await response.text()
     console = await client.get("/console")
     meta = _META_CSRF.search(await console.text())

@@ -12,7 +12,7 @@ from bot.components import Components
 from bot.web import keys
 from bot.web.app import create_app
 from bot.web.throttle import LOCKOUT_S, MAX_FAILURES, LoginThrottle
-from tests.bot.conftest import PASSWORD, Client, login
+from tests.bot.conftest import PASSWORD, Client, login, submit_login
 
 ANONYMOUS, ADA, GRACE, SAM, ROOT = "anonymous", "ada", "grace", "sam", "root"
 READS = [
@@ -91,28 +91,18 @@ async def clocked(
     return await aiohttp_client(app), now
 
 
-async def _try(client: Client, username: str, password: str) -> aiohttp.ClientResponse:
-    page = await (await client.get("/login")).text()
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    return await client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token},
-        allow_redirects=False,
-    )
-
-
 async def test_repeated_failures_lock_the_account_out_with_retry_after(
     clocked: tuple[Client, list[float]],
 ) -> None:
     client, now = clocked
     for _ in range(MAX_FAILURES):
-        assert (await _try(client, ADA, "wrong password")).status == 401
-    locked = await _try(client, ADA, PASSWORD)  # even the right password waits
+        assert (await submit_login(client, ADA, "wrong password")).status == 401
+    locked = await submit_login(client, ADA, PASSWORD)  # even the right password waits
     assert locked.status == 429
     assert 0 < int(locked.headers["Retry-After"]) <= LOCKOUT_S
     assert "Too many failed log-ins" in await locked.text()
     now[0] += LOCKOUT_S + 1
-    assert (await _try(client, ADA, PASSWORD)).status == 303
+    assert (await submit_login(client, ADA, PASSWORD)).status == 303
 
 
 async def test_websocket_upgrades_from_foreign_origins_are_refused(

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import PASSWORD, Client, login
+from tests.bot.conftest import PASSWORD, Client, login, submit_login
 
 
 async def test_wrong_password_is_refused_with_a_clear_message(
     client: Client, users: dict[str, int]
 ) -> None:
-    page = await client.get("/login")
-    token = (await page.text()).split('name="csrf_token" value="')[1].split('"')[0]
-    response = await client.post(
-        "/login",
-        data={"username": "ada", "password": "not it", "csrf_token": token},
-        allow_redirects=False,
-    )
+    response = await submit_login(client, "ada", "not it")
     assert response.status == 401
     assert "Wrong username or password" in await response.text()
     assert "helpline_session" not in response.cookies
@@ -23,13 +17,7 @@ async def test_wrong_password_is_refused_with_a_clear_message(
 async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(
     client: Client, users: dict[str, int]
 ) -> None:
-    page = await client.get("/login")
-    token = (await page.text()).split('name="csrf_token" value="')[1].split('"')[0]
-    response = await client.post(
-        "/login",
-        data={"username": "nobody", "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-    )
+    response = await submit_login(client, "nobody", PASSWORD)
     assert response.status == 401
     assert "Wrong username or password" in await response.text()
 
