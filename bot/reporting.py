@@ -13,11 +13,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.errors import InvalidInput
+from actions.conversations import get_conversation, transcript
+from actions.errors import InvalidInput, NotFound
 from bot.views import iso
 from bot.web.charts import bar_chart
-from scoring import EventRecord, QualityRow, Report, ReportFilter, build_report
-from storage.models import Event, User
+from scoring import EventRecord, QualityRow, Report, ReportFilter, build_report, conversation_rows
+from scoring.facts import conversation_facts
+from scoring.satisfaction import SatisfactionModel, explain, fit_model
+from storage.models import CsatResponse, Event, User
 
 CSV_COLUMNS = (
     "conversation_id",
@@ -171,4 +174,62 @@ def _row(
         "csat": row.csat,
         "first_response_avg_s": row.first_response_avg_s,
         "resolution_avg_s": row.resolution_avg_s,
+    }
+
+
+async def current_model(session: AsyncSession) -> SatisfactionModel:
+    """The satisfaction model the reports use now."""
+    events = [_record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
+    return fit_model(conversation_rows(events))
+
+
+async def conversation_detail(session: AsyncSession, conversation_id: int) -> dict[str, Any]:
+    """One conversation's metrics, its predicted satisfaction with the reasons, and its
+    transcript (internal notes included: only supervisors see this page)."""
+    conversation = await get_conversation(session, conversation_id)
+    events = [
+        _record(e)
+        for e in await session.scalars(
+            select(Event).where(Event.conversation_id == conversation.id).order_by(Event.id)
+        )
+    ]
+    if not events:
+        raise NotFound(f"conversation {conversation.id} has nothing recorded yet")
+    facts = conversation_facts(events)
+    names = {u.id: u.display_name for u in await session.scalars(select(User))}
+    model = await current_model(session)
+    prediction = model.predict(facts.row)
+    csat = await session.scalar(
+        select(CsatResponse).where(CsatResponse.conversation_id == conversation.id)
+    )
+    row, measures = facts.row, facts.measures
+    return {
+        "id": conversation.id,
+        "status": conversation.status,
+        "customer": conversation.customer.display_name,
+        "row": row,
+        "agent": names.get(row.agent_id) if row.agent_id is not None else None,
+        "handoffs": measures["handoffs"],
+        "transfers": measures["transfers"],
+        "reopens": measures["reopens"],
+        "sla_breached": measures["sla_total"] > measures["sla_met"],
+        "waits": [
+            {"since": iso(w.since), "seconds": w.seconds, "agent": names.get(w.agent_id)}
+            for w in facts.waits
+        ],
+        "comment": csat.comment if csat is not None else None,
+        "predicted": prediction.probability * 100,
+        "expected_rating": prediction.rating,
+        "baseline": model.weights["intercept"],
+        "model": "learned" if model.learned_from else "prior",
+        "reasons": explain(model, row),
+        "messages": [
+            {
+                "sender": m.sender,
+                "name": m.sender_user.display_name if m.sender_user else None,
+                "text": m.text,
+                "at": iso(m.created_at),
+            }
+            for m in await transcript(session, conversation.id, with_notes=True)
+        ],
     }

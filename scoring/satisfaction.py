@@ -84,6 +84,36 @@ class SatisfactionModel:
         return Prediction(round(probability, 4), round(1 + 4 * probability, 2), reasons)
 
 
+# How each feature reads on a conversation's score page.
+READABLE = {
+    "resolved": "the conversation ended resolved",
+    "handed_off": "a person had to step in",
+    "abandoned": "handed to a person but never resolved",
+    "wait_minutes_log": "the wait for a person's first answer",
+    "resolution_hours_log": "the time until the ticket was resolved",
+    "sentiment_start": "the customer's mood in their first message",
+    "sentiment_end": "the customer's mood in their latest message",
+    "messages_log": "how many messages the customer had to write",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    feature: str
+    label: str  # READABLE text
+    value: float  # the feature's value for this conversation
+    contribution: float  # weight x value: added to the log-odds of a good rating
+
+
+def explain(model: SatisfactionModel, row: ConversationRow) -> list[Reason]:
+    """Every feature's part in the prediction for `row`, the largest effect first."""
+    reasons = [
+        Reason(name, READABLE[name], round(v, 3), round(model.weights[name] * v, 3))
+        for name, v in zip(FEATURES, features(row), strict=True)
+    ]
+    return sorted(reasons, key=lambda r: (-abs(r.contribution), r.feature))
+
+
 def prior_model() -> SatisfactionModel:
     return SatisfactionModel(dict(PRIOR), 0)
 

@@ -6,14 +6,23 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.reporting import charts, conversation_csv, load_report, report_data, report_filter
+from bot.reporting import (
+    charts,
+    conversation_csv,
+    conversation_detail,
+    load_report,
+    report_data,
+    report_filter,
+)
 from bot.views import iso
 from bot.web import keys
 from bot.web.auth import REPORT_ROLES
+from bot.web.inputs import path_id
 from bot.web.render import render
 from bot.web.staff import staff
 
 routes = web.RouteTableDef()
+FILTER_KEYS = ("period", "queue", "agent", "channel", "intent")
 PERIODS = (
     ("7d", "Last 7 days"),
     ("30d", "Last 30 days"),
@@ -65,6 +74,16 @@ async def report_conversations(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/reports/conversations/{conversation_id}")
+async def conversation_score(request: web.Request) -> web.Response:
+    """One conversation's metrics, its predicted satisfaction with the reasons, the transcript."""
+    async with request.app[keys.COMPONENTS].db.session() as session:
+        await staff(session, request, REPORT_ROLES)
+        detail = await conversation_detail(session, path_id(request, "conversation_id"))
+    back = urlencode({k: v for k, v in request.query.items() if k in FILTER_KEYS and v})
+    return render(request, "report_conversation.html", {**detail, "query_string": back})
+
+
 @routes.get("/reports/export.csv")
 async def export_csv(request: web.Request) -> web.Response:
     async with request.app[keys.COMPONENTS].db.session() as session:
@@ -78,11 +97,7 @@ async def export_csv(request: web.Request) -> web.Response:
 
 
 def _filter_context(request: web.Request, names: dict[int, str]) -> dict[str, object]:
-    chosen = {
-        k: v
-        for k, v in request.query.items()
-        if k in ("period", "queue", "agent", "channel", "intent") and v
-    }
+    chosen = {k: v for k, v in request.query.items() if k in FILTER_KEYS and v}
     chosen.setdefault("period", "30d")
     return {
         "filters": chosen,

@@ -22,6 +22,7 @@ READS = [
     ("/api/console/tickets?view=all", {ADA, GRACE, SAM, ROOT}),
     ("/reports", {SAM, ROOT}),
     ("/reports/conversations", {SAM, ROOT}),
+    ("/reports/conversations/{conversation}", {SAM, ROOT}),
     ("/reports/export.csv", {SAM, ROOT}),
 ]
 WRITES = [

@@ -95,3 +95,46 @@ async def test_customer_mood_reaches_the_event_log(client: Client, components: o
             await session.scalars(select(Event).where(Event.type == "message_from_customer"))
         )
     assert events[0].payload["sentiment"] < -0.5
+
+
+async def test_conversation_score_page_explains_the_prediction(
+    client: Client, users: dict[str, int], components: object
+) -> None:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from storage.models import Ticket  # noqa: PLC0415
+
+    await client.post(
+        WEBHOOK, json={"sender": "x", "message": "I was charged twice <script>alert(1)</script>"}
+    )
+    csrf = await login(client, "ada")
+    headers = {"X-CSRF-Token": csrf}
+    ticket = (await (await client.get("/api/console/tickets?view=mine")).json())["tickets"][0]
+    await client.post(
+        f"/api/console/tickets/{ticket['id']}/messages", json={"text": "Refunded."}, headers=headers
+    )
+    await client.post(f"/api/console/tickets/{ticket['id']}/resolve", headers=headers)
+    await client.post(WEBHOOK, json={"sender": "x", "message": "2"})
+    client.session.cookie_jar.clear()
+    db = components.db  # type: ignore[attr-defined]
+    async with db.session() as session:
+        found = await session.scalar(select(Ticket).where(Ticket.id == ticket["id"]))
+        assert found is not None
+        conversation = found.conversation_id
+    await login(client, "sam")
+    listing = await (await client.get("/reports/conversations?queue=billing")).text()
+    assert f'href="/reports/conversations/{conversation}?' in listing
+    page = await (await client.get(f"/reports/conversations/{conversation}?queue=billing")).text()
+    assert 'data-testid="metric-queue">billing' in page
+    assert 'data-testid="metric-agent">Ada' in page
+    assert 'data-testid="metric-handoffs">1' in page
+    assert 'data-testid="metric-transfers">0' in page
+    assert 'data-testid="metric-rating">2' in page
+    assert re.search(r'data-testid="conversation-predicted">\d+%', page)
+    assert "the conversation ended resolved" in page and "raises" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
+    assert "Refunded." in page
+    assert 'href="/reports/conversations?queue=billing"' in page
+    missing = await client.get("/reports/conversations/999999")
+    assert missing.status == 404
+    assert (await client.get("/reports/conversations/abc")).status in (400, 404)
