@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from actions.articles import ImportSummary, import_files, published_articles
 from bot.channels.telegram import TelegramChannel
 from bot.engine import Engine
 from bot.live import Hub
 from bot.settings import ConfigError, Settings, load_settings
+from knowledge_base.documents import Article
 from knowledge_base.index import KnowledgeBaseIndex
-from knowledge_base.indexing import CACHE_FILE, index_sources
+from knowledge_base.indexing import CACHE_FILE, index_articles, index_sources
 from nlu.encoder import Encoder, load_encoder
 from nlu.model import NLUConfig, NLUModel
 from storage.database import Database
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 def settings_from_environment(config: Path) -> Settings:
@@ -53,7 +58,8 @@ def build_kb(
     *,
     use_cache: bool = True,
 ) -> tuple[KnowledgeBaseIndex, list[str]]:
-    """The index over config.yml's sources; with the cache only changed passages are encoded."""
+    """The index over config.yml's source files as they are (no database: evaluations and
+    tests); with the cache only changed passages are encoded."""
     kb = settings.knowledge_base
     return index_sources(
         [settings.resolve(p) for p in kb.sources],
@@ -62,6 +68,47 @@ def build_kb(
         settings.resolve(CACHE_FILE) if use_cache else None,
         progress,
     )
+
+
+async def import_kb_sources(settings: Settings, db: Database) -> ImportSummary:
+    """Import config.yml's knowledge-base files into the database (unchanged ones are skipped,
+    articles edited in the console are kept); broken files are listed in `errors`."""
+    kb = settings.knowledge_base
+    async with db.session() as session, session.begin():
+        return await import_files(
+            session, [settings.resolve(p) for p in kb.sources], settings.language
+        )
+
+
+async def published_articles_in(db: Database) -> list[Article]:
+    async with db.session() as session:
+        return await published_articles(session)
+
+
+def build_kb_from_database(
+    settings: Settings,
+    encoder: Encoder,
+    progress: Progress | None = None,
+    *,
+    import_sources: bool = True,
+) -> tuple[KnowledgeBaseIndex, ImportSummary]:
+    """The index over the published articles in the database, after importing config.yml's
+    sources (unless told not to); the embedding cache means only changed passages are encoded."""
+
+    async def load() -> tuple[list[Article], ImportSummary]:
+        db = Database(settings.database_url)
+        try:
+            summary = await import_kb_sources(settings, db) if import_sources else ImportSummary()
+            return await published_articles_in(db), summary
+        finally:
+            await db.dispose()
+
+    articles, summary = asyncio.run(load())
+    kb = settings.knowledge_base
+    index = index_articles(
+        articles, encoder, kb.chunk_words, settings.resolve(CACHE_FILE), progress
+    )
+    return index, summary
 
 
 @dataclass
@@ -80,7 +127,9 @@ def build_components(settings: Settings) -> Components:
     """Load the models (the NLU model must have been trained) and wire the engine."""
     encoder = load_encoder(settings.nlu.encoder)
     nlu = NLUModel.load(settings.resolve(settings.nlu.model_dir), nlu_config(settings), encoder)
-    kb, _errors = build_kb(settings, encoder)
+    kb, summary = build_kb_from_database(settings, encoder)
+    for error in summary.errors:
+        log.warning("knowledge base: skipped %s", error)
     components = wire(settings, nlu, kb, secret_key(settings))
     components.telegram = telegram_channel(settings, components.engine, dict(os.environ))
     return components

@@ -8,6 +8,7 @@ texts, normalised by the query's best BM25 score, adds a small lexical share."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,7 +33,11 @@ class Passage:
 
 
 class KnowledgeBaseIndex:
-    """Articles chunked and indexed in memory; `search` ranks passages for a query."""
+    """Articles chunked and indexed in memory; `search` ranks passages for a query.
+
+    `upsert` and `remove` change one article while the index serves: only that article's
+    passages are encoded (the others come from the embedding cache) and the new state replaces
+    the old in one assignment, so a search running in another thread sees one or the other."""
 
     def __init__(
         self,
@@ -42,51 +47,100 @@ class KnowledgeBaseIndex:
         progress: Callable[[int, int], None] | None = None,
         cache: EmbeddingCache | None = None,
     ) -> None:
-        self.articles = {a.id: a for a in articles}
-        self.chunks = [c for a in articles for c in chunk_article(a, chunk_words)]
         self._encoder = encoder
-        titles = list(dict.fromkeys(heading_text(c) for c in self.chunks))
-        title_row = {title: row for row, title in enumerate(titles)}
-        title_of_chunk = np.array([title_row[heading_text(c)] for c in self.chunks], dtype=int)
-        self._article_of_chunk = _article_rows(self.chunks)
-        texts = [passage_text(c) for c in self.chunks]
-        vectors, self.encoded = (cache if cache is not None else EmbeddingCache()).encode(
-            encoder, titles + texts, progress
-        )
-        # The dense similarity is linear in the vectors: one weighted row per chunk is one matmul.
-        self._vectors = (
-            TITLE_WEIGHT * vectors[: len(titles)][title_of_chunk]
-            + (1 - TITLE_WEIGHT) * vectors[len(titles) :]
-        )
-        self._bm25 = bm25s.BM25()
-        if texts:
-            self._bm25.index(
-                bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False
+        self._chunk_words = chunk_words
+        self._cache = cache if cache is not None else EmbeddingCache()
+        self._writing = threading.Lock()
+        self._state = _build(articles, encoder, chunk_words, self._cache, progress)
+        self.encoded = self._state.encoded
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return self._state.articles
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self._state.chunks
+
+    def upsert(self, article: Article) -> int:
+        """Add the article, or replace the one with its id; returns how many texts were encoded."""
+        with self._writing:
+            articles = {**self._state.articles, article.id: article}
+            self._state = _build(
+                list(articles.values()), self._encoder, self._chunk_words, self._cache, None
             )
+            return self._state.encoded
+
+    def remove(self, article_id: str) -> bool:
+        """Stop answering from the article; False when the index did not hold it."""
+        with self._writing:
+            if article_id not in self._state.articles:
+                return False
+            kept = [a for a in self._state.articles.values() if a.id != article_id]
+            self._state = _build(kept, self._encoder, self._chunk_words, self._cache, None)
+            return True
 
     def search(self, query: str, k: int = 5, distinct_articles: bool = False) -> list[Passage]:
         """The k best passages, best first; with `distinct_articles`, one per article."""
-        if not self.chunks or not query.strip():
+        state = self._state  # one consistent snapshot, whatever `upsert` does meanwhile
+        if not state.chunks or not query.strip():
             return []
-        similarity = self._vectors @ self._encoder.encode([query])[0]
-        fused = (1 - BM25_WEIGHT) * similarity + BM25_WEIGHT * self._bm25_scores(query)
+        similarity = state.vectors @ self._encoder.encode([query])[0]
+        fused = (1 - BM25_WEIGHT) * similarity + BM25_WEIGHT * _bm25_scores(state, query)
         ranked = np.argsort(-fused, kind="stable")
         if distinct_articles:
-            order = _first_per_article(ranked, self._article_of_chunk, k)
+            order = _first_per_article(ranked, state.article_of_chunk, k)
         else:
             order = [int(i) for i in ranked[:k]]
-        return [Passage(self.chunks[i], float(fused[i]), float(similarity[i])) for i in order]
+        return [Passage(state.chunks[i], float(fused[i]), float(similarity[i])) for i in order]
 
     def encode(self, texts: list[str]) -> Vectors:
         return self._encoder.encode(texts)
 
-    def _bm25_scores(self, query: str) -> Vectors:
-        tokens = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)
-        if not tokens or not tokens[0]:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        scores = np.asarray(self._bm25.get_scores(tokens[0]), dtype=np.float32)
-        best = float(scores.max())
-        return scores / best if best > 0 else scores
+
+@dataclass(frozen=True)
+class _State:
+    articles: dict[str, Article]
+    chunks: list[Chunk]
+    vectors: Vectors  # one row per chunk: title and chunk cosines weighted in one vector
+    article_of_chunk: npt.NDArray[np.int_]
+    bm25: bm25s.BM25
+    encoded: int  # texts that were not in the cache and had to be encoded
+
+
+def _build(
+    articles: list[Article],
+    encoder: Encoder,
+    chunk_words: int,
+    cache: EmbeddingCache,
+    progress: Callable[[int, int], None] | None,
+) -> _State:
+    chunks = [c for a in articles for c in chunk_article(a, chunk_words)]
+    titles = list(dict.fromkeys(heading_text(c) for c in chunks))
+    title_row = {title: row for row, title in enumerate(titles)}
+    title_of_chunk = np.array([title_row[heading_text(c)] for c in chunks], dtype=int)
+    texts = [passage_text(c) for c in chunks]
+    vectors, encoded = cache.encode(encoder, titles + texts, progress)
+    # The dense similarity is linear in the vectors: one weighted row per chunk is one matmul.
+    weighted = (
+        TITLE_WEIGHT * vectors[: len(titles)][title_of_chunk]
+        + (1 - TITLE_WEIGHT) * vectors[len(titles) :]
+    )
+    bm25 = bm25s.BM25()
+    if texts:
+        bm25.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    return _State(
+        {a.id: a for a in articles}, chunks, weighted, _article_rows(chunks), bm25, encoded
+    )
+
+
+def _bm25_scores(state: _State, query: str) -> Vectors:
+    tokens = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)
+    if not tokens or not tokens[0]:
+        return np.zeros(len(state.chunks), dtype=np.float32)
+    scores = np.asarray(state.bm25.get_scores(tokens[0]), dtype=np.float32)
+    best = float(scores.max())
+    return scores / best if best > 0 else scores
 
 
 def heading_text(chunk: Chunk) -> str:

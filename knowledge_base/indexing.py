@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from knowledge_base.articles import load_articles
+from knowledge_base.articles import Article, load_articles
 from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.encoder import Encoder
@@ -25,7 +25,20 @@ def index_sources(
     With a cache path, vectors are read from and saved to it; `index.encoded` counts the
     passages that had to be encoded."""
     report = load_articles(sources)
+    return index_articles(
+        report.articles, encoder, chunk_words, cache_path, progress
+    ), report.errors
+
+
+def index_articles(
+    articles: list[Article],
+    encoder: Encoder,
+    chunk_words: int = 120,
+    cache_path: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> KnowledgeBaseIndex:
+    """The index over the articles; with a cache path, vectors are read from and saved to it."""
     cache = EmbeddingCache(cache_path)
-    index = KnowledgeBaseIndex(report.articles, encoder, chunk_words, progress, cache)
+    index = KnowledgeBaseIndex(articles, encoder, chunk_words, progress, cache)
     cache.save()
-    return index, report.errors
+    return index

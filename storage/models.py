@@ -263,3 +263,22 @@ class AuditLog(Base):
     target_id: Mapped[int] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KbArticle(Base):
+    """A knowledge-base article; the bot answers from the published ones."""
+
+    __tablename__ = "kb_articles"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)  # Markdown
+    url: Mapped[str] = mapped_column(String(512))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)  # | published
+    source: Mapped[str] = mapped_column(String(512))  # the file it was imported from, or console
+    content_hash: Mapped[str] = mapped_column(String(64))  # of title, body, url, tags, language
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

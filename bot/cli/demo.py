@@ -8,9 +8,11 @@ import secrets
 import typer
 from sqlalchemy import select
 
+from actions.articles import ImportSummary
 from bot.cli import common
 from bot.cli.nlu import train_if_needed
 from bot.cli.users import create_user_in
+from bot.components import import_kb_sources
 from bot.settings import Settings
 from storage import migrate
 from storage.database import Database
@@ -21,10 +23,18 @@ app = typer.Typer(help="The demo bot.", no_args_is_help=True)
 
 @app.command("prepare")
 def demo_prepare(config: common.ConfigOption = common.DEFAULT_CONFIG) -> None:
-    """Train if needed, migrate, create the queues and the demo users (log-ins printed once)."""
+    """Train if needed, migrate, import the demo articles, create the queues and the demo users
+    (log-ins printed once)."""
     settings = common.load(config)
     train_if_needed(settings, force=False)
     migrate.upgrade(settings.database_url)
+    imported = asyncio.run(_demo_articles(settings))
+    for error in imported.errors:
+        common.console.print(f"[yellow]skipped[/yellow] {error}", highlight=False)
+    common.console.print(
+        f"knowledge base: {len(imported.created)} articles imported, "
+        f"{len(imported.updated)} updated, {len(imported.unchanged)} unchanged"
+    )
     created = asyncio.run(_demo_users(settings))
     if not created:
         common.console.print("demo users exist already (their passwords were printed when created)")
@@ -35,6 +45,14 @@ def demo_prepare(config: common.ConfigOption = common.DEFAULT_CONFIG) -> None:
     common.console.print(
         "  console: http://127.0.0.1:8080/console   reports: http://127.0.0.1:8080/reports\n"
     )
+
+
+async def _demo_articles(settings: Settings) -> ImportSummary:
+    db = Database(settings.database_url)
+    try:
+        return await import_kb_sources(settings, db)
+    finally:
+        await db.dispose()
 
 
 async def _demo_users(settings: Settings) -> list[tuple[str, str, str]]:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from actions.articles import ImportSummary, import_files
 from bot.cli import common
-from bot.components import build_kb
+from bot.components import build_kb_from_database
 from bot.settings import Settings
-from knowledge_base.articles import article_files, load_articles
 from knowledge_base.documents import ArticleError
 from knowledge_base.evaluation import evaluate, read_queries
 from knowledge_base.faq import read_faq_json
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.encoder import Encoder
+from storage import migrate
+from storage.database import Database
 
 app = typer.Typer(help="The knowledge base.", no_args_is_help=True)
 ThreadsOption = Annotated[
@@ -32,16 +34,18 @@ ThreadsOption = Annotated[
 def kb_index(
     config: common.ConfigOption = common.DEFAULT_CONFIG, as_json: common.JsonOption = False
 ) -> None:
-    """Chunk and embed the knowledge base's articles (only what changed); report broken files."""
+    """Import config.yml's article files into the database (only what changed), then chunk and
+    embed the published articles (only what changed); report broken files."""
     settings = common.load(config)
-    index, errors = _index(settings, _encoder(settings), "Indexing articles")
-    summary = _summary(index, errors)
+    migrate.upgrade(settings.database_url)
+    index, imported = _index(settings, _encoder(settings), "Indexing articles", import_sources=True)
+    summary = _summary(index, imported.errors)
     if as_json:
         print(json.dumps(summary))
         return
-    _print_errors(errors)
+    _print_errors(imported.errors)
     common.console.print(
-        f"indexed {summary['articles']} articles in {summary['chunks']} passages "
+        f"indexed {summary['articles']} published articles in {summary['chunks']} passages "
         f"({summary['encoded']} embedded, the rest unchanged)"
     )
 
@@ -52,29 +56,26 @@ def kb_import(
     config: common.ConfigOption = common.DEFAULT_CONFIG,
     as_json: common.JsonOption = False,
 ) -> None:
-    """Copy article files (Markdown, HTML, text, CSV or JSON FAQ) into the knowledge base's
-    first folder (replacing files of the same name) and index them; broken files are reported
-    with the reason and skipped."""
+    """Upsert article files (Markdown, HTML, text, CSV or JSON FAQ) into the database by slug:
+    new articles are published, changed ones updated, unchanged ones skipped; articles edited
+    in the console are kept. Broken files are reported with the reason and skipped."""
     settings = common.load(config)
-    folder = _article_folder(settings)
-    imported, skipped = [], []
-    with common.progress_bar("Reading files") as progress:
-        files = article_files([path])
-        for done, file in enumerate(files, start=1):
-            report = load_articles([file])
-            skipped.extend(report.errors)
-            if report.articles:
-                imported.append({"file": str(file), "articles": len(report.articles)})
-                _copy(file, folder)
-            progress(done, len(files))
-    index, _ = _index(settings, _encoder(settings), "Indexing articles")
-    summary = {"imported": imported, "skipped": skipped, "index": _summary(index, [])}
+    if not path.exists():
+        raise common.fail(f"{path}: no such file or folder")
+    migrate.upgrade(settings.database_url)
+    imported = asyncio.run(_import_files(settings, path))
+    index, _ = _index(settings, _encoder(settings), "Indexing articles", import_sources=False)
+    summary = {**imported.as_json(), "index": _summary(index, [])}
     if as_json:
         print(json.dumps(summary))
         return
-    _print_errors(skipped)
-    articles = sum(int(str(item["articles"])) for item in imported)
-    common.console.print(f"imported {articles} articles from {len(imported)} files into {folder}")
+    _print_errors(imported.errors)
+    for slug in imported.kept:
+        common.console.print(f"[yellow]kept[/yellow] {slug} (edited in the console)")
+    common.console.print(
+        f"{len(imported.created)} created, {len(imported.updated)} updated, "
+        f"{len(imported.unchanged)} unchanged; {len(index.articles)} articles published"
+    )
 
 
 @app.command("evaluate")
@@ -117,10 +118,19 @@ def _set_threads(threads: int) -> None:
 
 
 def _index(
-    settings: Settings, encoder: Encoder, label: str
-) -> tuple[KnowledgeBaseIndex, list[str]]:
+    settings: Settings, encoder: Encoder, label: str, *, import_sources: bool
+) -> tuple[KnowledgeBaseIndex, ImportSummary]:
     with common.progress_bar(label) as progress:
-        return build_kb(settings, encoder, progress)
+        return build_kb_from_database(settings, encoder, progress, import_sources=import_sources)
+
+
+async def _import_files(settings: Settings, path: Path) -> ImportSummary:
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session, session.begin():
+            return await import_files(session, [path], settings.language)
+    finally:
+        await db.dispose()
 
 
 def _summary(index: KnowledgeBaseIndex, errors: list[str]) -> dict[str, object]:
@@ -130,20 +140,6 @@ def _summary(index: KnowledgeBaseIndex, errors: list[str]) -> dict[str, object]:
         "encoded": index.encoded,
         "errors": errors,
     }
-
-
-def _article_folder(settings: Settings) -> Path:
-    folders = [settings.resolve(p) for p in settings.knowledge_base.sources]
-    folder = next((f for f in folders if f.is_dir()), None)
-    if folder is None:
-        raise common.fail("knowledge_base.sources names no folder to import into")
-    return folder
-
-
-def _copy(file: Path, folder: Path) -> None:
-    target = folder / file.name
-    if target.resolve() != file.resolve():
-        shutil.copyfile(file, target)
 
 
 def _print_errors(errors: list[str]) -> None:

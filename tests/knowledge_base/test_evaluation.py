@@ -84,6 +84,7 @@ def config(tmp_path: Path, encoder: SentenceEncoder, monkeypatch: pytest.MonkeyP
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(data))
     monkeypatch.setattr(kb_cli, "_encoder", lambda settings: encoder)  # loaded once per session
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'kb.db'}")
     return path
 
 
@@ -116,7 +117,7 @@ def test_kb_evaluate_reports_an_unreadable_file(config: Path, tmp_path: Path) ->
     assert "kb.json" in err and "not valid JSON" in err
 
 
-def test_kb_import_copies_good_files_reports_broken_ones_and_indexes(
+def test_kb_import_upserts_good_files_and_reports_broken_ones(
     config: Path, tmp_path: Path
 ) -> None:
     incoming = tmp_path / "incoming"
@@ -127,12 +128,21 @@ def test_kb_import_copies_good_files_reports_broken_ones_and_indexes(
     code, out, err = run("kb", "import", str(incoming), "--json", "--config", str(config))
     assert code == 0, err
     summary = json.loads(out)
-    assert sorted(Path(i["file"]).name for i in summary["imported"]) == ["faq.csv", "page.html"]
-    [skipped] = summary["skipped"]
+    assert sorted(summary["created"]) == ["do-you-sell-socks", "page"]
+    [skipped] = summary["errors"]
     assert "broken.json" in skipped and "not valid JSON" in skipped
-    assert summary["index"]["articles"] == 3  # hours.md was there already
-    assert (tmp_path / "articles" / "faq.csv").exists()
-    assert not (tmp_path / "articles" / "broken.json").exists()
+    assert summary["index"]["articles"] == 2
+
+    (incoming / "page.html").write_text("<title>Repairs</title><main><p>We fix hems.</p></main>")
+    code, out, err = run("kb", "import", str(incoming), "--json", "--config", str(config))
+    again = json.loads(out)
+    assert again["updated"] == ["page"] and again["unchanged"] == ["do-you-sell-socks"]
+    assert again["index"]["encoded"] == 1  # only the changed passage
+
+
+def test_kb_import_of_a_missing_path_fails_clearly(config: Path, tmp_path: Path) -> None:
+    code, _, err = run("kb", "import", str(tmp_path / "nowhere"), "--config", str(config))
+    assert code == 1 and "nowhere" in err and "no such file" in err
 
 
 def test_kb_index_only_embeds_what_changed(config: Path, tmp_path: Path) -> None:
