@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +16,9 @@ from actions.conversations import get_conversation, transcript
 from actions.errors import InvalidInput, NotFound
 from bot.views import iso
 from bot.web.charts import bar_chart
-from scoring import EventRecord, QualityRow, Report, ReportFilter, build_report, conversation_rows
-from scoring.facts import conversation_facts
+from scoring import EventRecord, Report, ReportFilter, build_report, conversation_rows
+from scoring.dashboard import dashboard, sums_in_memory
+from scoring.facts import conversation_facts, facts_by_conversation
 from scoring.satisfaction import SatisfactionModel, explain, fit_model
 from storage.models import CsatResponse, Event, User
 
@@ -71,6 +71,42 @@ async def load_report(session: AsyncSession, chosen: ReportFilter) -> tuple[Repo
     return build_report(events, chosen), names
 
 
+async def load_dashboard(
+    session: AsyncSession, chosen: ReportFilter, now: datetime | None = None
+) -> dict[str, Any]:
+    """The dashboard's figures for `chosen`, folded in memory from the event log."""
+    events = [_record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
+    names = await staff_names(session)
+    facts = facts_by_conversation(events)
+    model = fit_model([f.row for f in facts])
+    sums = sums_in_memory(
+        (f for f in facts if chosen.admits(f.row)),
+        lambda f: micro(model.predict(f.row).probability),
+    )
+    return with_model(dashboard(sums, names, period_days(chosen, now)), model)
+
+
+def micro(probability: float) -> int:
+    """A probability in millionths: predicted satisfaction sums exactly in any store."""
+    return round(probability * 1_000_000)
+
+
+def with_model(data: dict[str, Any], model: SatisfactionModel) -> dict[str, Any]:
+    return {**data, "model": {"weights": model.weights, "learned_from": model.learned_from}}
+
+
+def period_days(chosen: ReportFilter, now: datetime | None = None) -> int | None:
+    """How many days the filter's period spans (None: all time); sets the trends' step."""
+    if chosen.since is None:
+        return None
+    end = chosen.until or now or datetime.now(UTC)
+    return max(1, -(-int((end - chosen.since).total_seconds()) // 86400))
+
+
+async def staff_names(session: AsyncSession) -> dict[int, str]:
+    return {u.id: u.display_name for u in await session.scalars(select(User))}
+
+
 def _record(event: Event) -> EventRecord:
     return EventRecord(
         type=event.type,
@@ -81,43 +117,6 @@ def _record(event: Event) -> EventRecord:
         payload=event.payload or {},
         conversation_id=event.conversation_id,
     )
-
-
-def report_data(report: Report, names: dict[int, str]) -> dict[str, Any]:
-    """Everything the page and the JSON export show."""
-    by_agent = report.predicted(lambda r: r.agent_id)
-    by_queue = report.predicted(lambda r: r.queue)
-    agents = sorted(
-        (
-            _row(names.get(i, f"#{i}"), row, agent_id=i, predicted=by_agent.get(i))
-            for i, row in report.quality.by_agent.items()
-        ),
-        key=lambda r: r["name"],
-    )
-    queues = [
-        _row(name, row, predicted=by_queue.get(name))
-        for name, row in sorted(report.quality.by_queue.items())
-    ]
-    bot = report.bot
-    return {
-        "summary": {
-            **_row("All", report.quality.summary, predicted=report.predicted().get("all")),
-            "conversations": bot.conversations,
-            "containment": bot.containment,
-            "handed_off": bot.handed_off,
-        },
-        "agents": agents,
-        "queues": queues,
-        "handoff_intents": bot.handoff_intents,
-        "performance": sorted(
-            (
-                {"name": names.get(i, f"#{i}"), "agent_id": i, **asdict(p)}
-                for i, p in report.agents.items()
-            ),
-            key=lambda r: r["name"],
-        ),
-        "model": {"weights": report.model.weights, "learned_from": report.model.learned_from},
-    }
 
 
 def charts(data: dict[str, Any]) -> dict[str, str]:
@@ -160,21 +159,6 @@ def conversation_csv(report: Report, names: dict[int, str]) -> str:
 
 def _blank(value: float | int | None) -> str:
     return "" if value is None else str(value)
-
-
-def _row(
-    name: str, row: QualityRow, agent_id: int | None = None, predicted: float | None = None
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "agent_id": agent_id,
-        "predicted": predicted,
-        "tickets_handled": row.tickets_handled,
-        "ratings": row.ratings,
-        "csat": row.csat,
-        "first_response_avg_s": row.first_response_avg_s,
-        "resolution_avg_s": row.resolution_avg_s,
-    }
 
 
 async def current_model(session: AsyncSession) -> SatisfactionModel:

@@ -13,7 +13,7 @@ import typer
 
 from actions.errors import InvalidInput
 from bot.cli import common
-from bot.reporting import charts, conversation_csv, load_report, parse_period, report_data
+from bot.reporting import charts, conversation_csv, load_dashboard, load_report, parse_period
 from bot.settings import Settings
 from bot.web.format import duration, percent
 from scoring import ReportFilter
@@ -53,12 +53,12 @@ async def _render(settings: Settings, chosen: ReportFilter, output_format: str, 
     db = Database(settings.database_url)
     try:
         async with db.session() as session:
-            built, names = await load_report(session, chosen)
+            if output_format == "csv":
+                built, names = await load_report(session, chosen)
+                return conversation_csv(built, names)
+            data = await load_dashboard(session, chosen)
     finally:
         await db.dispose()
-    if output_format == "csv":
-        return conversation_csv(built, names)
-    data = report_data(built, names)
     if output_format == "json":
         return json.dumps({"since": since, **data}, default=str) + "\n"
     return _html(data, since)

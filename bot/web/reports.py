@@ -10,9 +10,10 @@ from bot.reporting import (
     charts,
     conversation_csv,
     conversation_detail,
+    load_dashboard,
     load_report,
-    report_data,
     report_filter,
+    staff_names,
 )
 from bot.views import iso
 from bot.web import keys
@@ -35,8 +36,8 @@ PERIODS = (
 async def reports_page(request: web.Request) -> web.Response:
     async with request.app[keys.COMPONENTS].db.session() as session:
         await staff(session, request, REPORT_ROLES)
-        report, names = await load_report(session, report_filter(dict(request.query)))
-    data = report_data(report, names)
+        data = await load_dashboard(session, report_filter(dict(request.query)))
+        names = await staff_names(session)
     context = {**data, "charts": charts(data), **_filter_context(request, names)}
     return render(request, "reports.html", context)
 
@@ -104,5 +105,6 @@ def _filter_context(request: web.Request, names: dict[int, str]) -> dict[str, ob
         "periods": PERIODS,
         "queue_names": sorted(q.name for q in request.app[keys.COMPONENTS].settings.queues),
         "agent_names": sorted(names.items(), key=lambda kv: kv[1]),
+        "intent_names": sorted(request.app[keys.COMPONENTS].nlu.intents),
         "query_string": urlencode(chosen),
     }

@@ -138,3 +138,25 @@ async def test_conversation_score_page_explains_the_prediction(
     missing = await client.get("/reports/conversations/999999")
     assert missing.status == 404
     assert (await client.get("/reports/conversations/abc")).status in (400, 404)
+
+
+async def test_intent_filter_on_the_dashboard_drill_down_and_csv(
+    client: Client, users: dict[str, int]
+) -> None:
+    await client.post(WEBHOOK, json={"sender": "b", "message": "I was charged twice, refund me"})
+    await client.post(
+        WEBHOOK, json={"sender": "s", "message": "how long does shipping to Germany take?"}
+    )
+    await login(client, "sam")
+    page = await (await client.get("/reports?intent=shipping_info")).text()
+    assert '<option value="shipping_info" selected>' in page
+    assert 'data-testid="report-containment">100%' in page  # the shipping question alone
+    listing = await (await client.get("/reports/conversations?intent=shipping_info")).text()
+    assert listing.count('data-testid="conversation-row"') == 1
+    export = await (await client.get("/reports/export.csv?intent=shipping_info")).text()
+    rows = list(csv.DictReader(io.StringIO(export)))
+    assert [r["intent"] for r in rows] == ["shipping_info"]
+    everything = list(
+        csv.DictReader(io.StringIO(await (await client.get("/reports/export.csv")).text()))
+    )
+    assert len(everything) == 2
