@@ -26,6 +26,7 @@ CONSOLE = "console"  # the source of articles written or last edited in the cons
 EDITOR_ROLES = ("supervisor", "admin")
 MAX_SLUG, MAX_TITLE, MAX_URL, MAX_TAG, MAX_TAGS = 120, 255, 512, 40, 20
 MAX_BODY = 100_000
+RESERVED_SLUGS = frozenset({"admin", "gaps"})  # the editor's own pages under /kb/
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
 
@@ -68,6 +69,8 @@ def validate_slug(slug: str) -> str:
             f"the slug {slug[:MAX_SLUG]!r} must be lowercase letters and digits joined by "
             f"dashes, at most {MAX_SLUG} characters"
         )
+    if slug in RESERVED_SLUGS:
+        raise InvalidInput(f"the slug {slug!r} is reserved for the editor's pages")
     return slug
 
 

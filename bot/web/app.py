@@ -86,7 +86,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def create_app(components: Components) -> web.Application:
     from bot.channels import rest, widget  # noqa: PLC0415 (routes import the app's keys)
-    from bot.web import console, console_edits, console_live, pages, reports  # noqa: PLC0415
+    from bot.web import (  # noqa: PLC0415
+        console,
+        console_edits,
+        console_live,
+        kb_admin,
+        pages,
+        reports,
+    )
 
     app = web.Application(middlewares=[measured, errors], client_max_size=1024 * 1024)
     app[keys.COMPONENTS] = components
@@ -103,7 +110,10 @@ def create_app(components: Components) -> web.Application:
     )
     env.filters["duration"] = duration
     env.filters["percent"] = percent
-    for module in (pages, console, console_edits, console_live, reports, rest, widget):
+    app[kb_admin.KB_WRITES] = asyncio.Lock()
+    # kb_admin first: /kb/admin and /kb/gaps must win over the article page /kb/{slug}
+    routed = (kb_admin, pages, console, console_edits, console_live, reports, rest, widget)
+    for module in routed:
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", PACKAGE / "static")
     if components.telegram is not None:

@@ -21,6 +21,8 @@ READS = [
     ("/api/console/conversations/{conversation}", {ADA, SAM, ROOT}),
     ("/api/console/tickets?view=all", {ADA, GRACE, SAM, ROOT}),
     ("/reports", {SAM, ROOT}),
+    ("/kb/admin", {SAM, ROOT}),
+    ("/kb/admin/new", {SAM, ROOT}),
     ("/reports/conversations", {SAM, ROOT}),
     ("/reports/conversations/{conversation}", {SAM, ROOT}),
     ("/reports/export.csv", {SAM, ROOT}),
@@ -29,6 +31,14 @@ WRITES = [
     "/api/console/tickets/{ticket}/take",
     "/api/console/tickets/{ticket}/messages",
     "/api/console/tickets/{ticket}/resolve",
+]
+
+# The knowledge-base editor's form posts: supervisors and admins only.
+EDITOR_WRITES = [
+    "/kb/admin/new",
+    "/kb/admin/refunds",
+    "/kb/admin/refunds/publish",
+    "/kb/admin/refunds/unpublish",
 ]
 
 
@@ -67,6 +77,10 @@ async def test_role_endpoint_matrix(
             path = template.format(**billing_ticket)
             response = await client.post(path, json={"text": "x"}, headers={"X-CSRF-Token": csrf})
             assert response.status == (401 if role == ANONYMOUS else 403), (role, path)
+    if role in (ANONYMOUS, ADA, GRACE):
+        for path in EDITOR_WRITES:
+            response = await client.post(path, data={"csrf_token": csrf}, allow_redirects=False)
+            assert response.status == (303 if role == ANONYMOUS else 403), (role, path)
 
 
 async def test_writes_by_others_change_nothing(
