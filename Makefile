@@ -16,7 +16,7 @@ $(BIN)/python:
 # torch first, as the CPU build, so that nothing pulls a CUDA build.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,rasa]'
 	touch $@
 
 install: $(VENV)/.installed

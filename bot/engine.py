@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,10 @@ from actions.record import BOT
 from actions.tickets import TicketFields, handoff
 from bot.live import Hub, unit_of_work
 from bot.metrics import Metrics
-from bot.settings import Settings
+from bot.rasa.answer import apply_events, record_failure, replies
+from bot.rasa.client import ActionServer, ActionServerError
+from bot.rasa.tracker import action_request
+from bot.settings import HANDOFF_ACTION, Settings
 from knowledge_base.answer import draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.model import NLUModel
@@ -34,6 +38,8 @@ from storage.models import Conversation, Message
 MAX_MESSAGE_CHARS = 4000
 CHITCHAT = ("greet", "goodbye", "thank_you")
 UNCLEAR_BEFORE_HANDOFF = 2
+ACTION_FAILED = "Sorry, I can't do that right now."  # when config.yml has no action_failed
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,12 +53,22 @@ class InboundMessage:
     display_name: str | None = None
 
 
+@dataclass(frozen=True)
+class PendingAction:
+    """An action for the action server, called once the customer's message is committed."""
+
+    name: str
+    request: dict[str, Any]
+    parse: Parse
+
+
 @dataclass
 class Turn:
     conversation_id: int
     message: Message
     replies: list[Message] = field(default_factory=list)
     duplicate: bool = False
+    pending_action: PendingAction | None = None
 
 
 def validate_text(text: object) -> str:
@@ -86,6 +102,10 @@ class Engine:
         self.kb = kb
         self.hub = hub
         self._queues = settings.queue_for_intent()
+        actions = settings.actions
+        self.action_server = (
+            ActionServer(actions.endpoint, actions.timeout_seconds) if actions.endpoint else None
+        )
 
     def unit_of_work(self) -> Any:
         """A transaction whose changes reach live subscribers once it has committed."""
@@ -113,6 +133,8 @@ class Engine:
                 return await self._replayed(session, conversation, message)
             turn = Turn(conversation.id, message)
             await self._decide(session, conversation, parse, turn)
+        if turn.pending_action is not None:
+            await self._run_remote_action(turn, turn.pending_action)
         return turn
 
     async def _decide(
@@ -133,7 +155,10 @@ class Engine:
                 return  # the ticket is reopened: a person answers
             await set_conversation_status(session, conversation, "bot", BOT)
         intent = parse.intent.name
-        if intent in self.settings.dialogue.handoff_intents:
+        action = self.settings.actions.intents.get(intent)
+        if action is not None:
+            await self._run_action(session, conversation, action, parse, turn)
+        elif intent in self.settings.dialogue.handoff_intents:
             await self._handoff(session, conversation, intent, turn, parse)
         elif intent in CHITCHAT and intent in self.settings.dialogue.responses:
             await self._say(session, conversation, self.settings.dialogue.responses[intent], turn)
@@ -141,6 +166,49 @@ class Engine:
             await self._answer_or_rephrase(session, conversation, parse, turn)
         if intent not in (*CHITCHAT, "human_handoff", "nlu_fallback"):
             conversation.last_intent = intent
+
+    async def _run_action(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        action: str,
+        parse: Parse,
+        turn: Turn,
+    ) -> None:
+        """The intent's action: the engine's own now, the action server's after this commit."""
+        responses = self.settings.dialogue.responses
+        if action == HANDOFF_ACTION:
+            await self._handoff(session, conversation, parse.intent.name, turn, parse)
+        elif not self.settings.actions.remote(action, responses):
+            await self._say(session, conversation, responses[action.removeprefix("utter_")], turn)
+        else:
+            request = await action_request(
+                session, self.settings, conversation, action, parse=parse, message=turn.message
+            )
+            turn.pending_action = PendingAction(action, request, parse)
+
+    async def _run_remote_action(self, turn: Turn, pending: PendingAction) -> None:
+        """Call the action server outside any transaction, then store its answer. When it
+        fails the failure is recorded and the customer gets an apology and a person."""
+        assert self.action_server is not None  # settings require an endpoint for remote actions
+        try:
+            answer = await self.action_server.run(pending.request)
+        except ActionServerError as error:
+            log.warning("conversation %s: %s", turn.conversation_id, error)
+            async with self.unit_of_work() as session:
+                conversation = await get_conversation(session, turn.conversation_id)
+                record_failure(session, conversation, error)
+                sorry = self.settings.dialogue.responses.get("action_failed", ACTION_FAILED)
+                await self._say(session, conversation, sorry, turn)
+                intent = pending.parse.intent.name
+                await self._handoff(session, conversation, intent, turn, pending.parse)
+            return
+        async with self.unit_of_work() as session:
+            conversation = await get_conversation(session, turn.conversation_id)
+            shown = replies(answer, self.settings.dialogue.responses)
+            for reply in shown.replies:
+                await self._say(session, conversation, reply.text, turn, extras=reply.extras)
+            apply_events(session, conversation, pending.name, answer, shown)
 
     async def ask_for_rating(self, session: AsyncSession, conversation_id: int) -> Message:
         """After resolution: the survey question, shown as rating buttons where the channel can."""

@@ -162,6 +162,26 @@ class ChannelsSettings(_Frozen):
     message_rate: MessageRateSettings = MessageRateSettings()
 
 
+ActionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+HANDOFF_ACTION = "action_handoff"  # the engine's own hand-off; utter_<response> says a response
+
+
+class ActionsSettings(_Frozen):
+    # Rasa's action_endpoint: an action server's webhook URL, for the actions helpline lacks.
+    endpoint: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    intents: dict[str, ActionName] = {}  # intent -> the action that answers it
+    # `helpline actions serve`: staff actions (priority, tags, notes, assign, transfer, resolve)
+    # act as this helpline user; unset, Rasa may not run them.
+    acting_user: str | None = None
+
+    def remote(self, action: str, responses: dict[str, str]) -> bool:
+        """Whether `action` runs on the action server rather than in the engine."""
+        if action == HANDOFF_ACTION:
+            return False
+        return not (action.startswith("utter_") and action.removeprefix("utter_") in responses)
+
+
 class DemoUser(_Frozen):
     username: str = Field(min_length=1)
     display_name: str = Field(min_length=1)
@@ -183,6 +203,7 @@ class Settings(_Frozen):
     queues: tuple[QueueSettings, ...] = Field(min_length=1)
     csat: CsatSettings
     channels: ChannelsSettings = ChannelsSettings()
+    actions: ActionsSettings = ActionsSettings()
     demo: DemoSettings = DemoSettings()
     database_url: str = DEFAULT_DATABASE_URL
     base_dir: Path = Path()
@@ -203,6 +224,20 @@ class Settings(_Frozen):
             unknown = set(user.queues) - set(names)
             if unknown:
                 raise ValueError(f"demo user {user.username!r} names unknown queues {unknown}")
+        return self
+
+    @model_validator(mode="after")
+    def _actions_can_run(self) -> Settings:
+        remote = [
+            a
+            for a in self.actions.intents.values()
+            if self.actions.remote(a, self.dialogue.responses)
+        ]
+        if remote and self.actions.endpoint is None:
+            raise ValueError(
+                f"actions.intents names {sorted(set(remote))}, which helpline does not "
+                "implement; set actions.endpoint to the action server that does"
+            )
         return self
 
     def queue_specs(self) -> list[QueueSpec]:

@@ -49,6 +49,9 @@ def rest_replies(recipient: str, turn: Turn) -> list[dict[str, Any]]:
             item["buttons"] = extras["buttons"]
         if extras.get("citations"):
             item["citations"] = extras["citations"]
+        for key in ("custom", "image", "attachment"):  # from an action server's responses
+            if extras.get(key):
+                item[key] = extras[key]
         replies.append(item)
     return replies
 
