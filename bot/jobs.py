@@ -14,7 +14,6 @@ from bot.engine import Engine
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
-INTERVAL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ async def tick(engine: Engine) -> Tick:
     return done
 
 
-async def run_forever(engine: Engine, interval: float = INTERVAL_S) -> None:
+async def run_forever(engine: Engine, interval: float) -> None:
     while True:
         try:
             await tick(engine)

@@ -118,6 +118,8 @@ class RoutingSettings(_Frozen):
     reopen_within_days: float = Field(7.0, ge=0)  # a customer reply this soon reopens a ticket
     close_resolved_after_days: float = Field(3.0, ge=0)  # resolved tickets then close for good
     escalate_before_minutes: float = Field(15.0, ge=0)  # before an SLA breach
+    # how often the server checks SLAs, drains waiting tickets and closes old resolved ones
+    check_every_seconds: float = Field(30.0, gt=0)
     business_hours: BusinessHoursSettings | None = None  # SLA clocks run only then
     rules: tuple[QueueRuleSettings, ...] = ()  # first match picks the queue; then intents
     priority_rules: tuple[PriorityRuleSettings, ...] = ()  # the highest match wins
@@ -189,8 +191,15 @@ class DemoUser(_Frozen):
     queues: tuple[str, ...] = ()
 
 
+class DemoCanned(_Frozen):
+    shortcut: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+
+
 class DemoSettings(_Frozen):
     users: tuple[DemoUser, ...] = ()
+    canned_responses: tuple[DemoCanned, ...] = ()
 
 
 class Settings(_Frozen):

@@ -75,6 +75,7 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
             "resolution_due_at": iso(ticket.resolution_due_at),
             "escalated": _marks(ticket, "escalated"),
             "breached": _marks(ticket, "breached"),
+            "marked": _mark_times(ticket),
         },
     }
 
@@ -83,3 +84,12 @@ def _marks(ticket: Ticket, kind: str) -> list[str]:
     """The SLA clocks (first_response, ...) already escalated or breached."""
     prefix = f"{kind}:"
     return sorted(k.removeprefix(prefix) for k in (ticket.sla_marks or {}) if k.startswith(prefix))
+
+
+def _mark_times(ticket: Ticket) -> list[dict[str, str]]:
+    """Each escalation and breach with when it happened, for the console's SLA alerts."""
+    found = []
+    for key, at in sorted((ticket.sla_marks or {}).items()):
+        kind, _, clock = key.partition(":")
+        found.append({"kind": kind, "clock": clock, "at": iso(datetime.fromisoformat(at)) or at})
+    return found

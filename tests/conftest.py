@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -124,10 +125,19 @@ SERVER_PASSWORD = "e2e-password-123"
 
 
 @pytest.fixture
-def helpline_server(tmp_path: Path, demo_model_dir: Path) -> Iterator[HelplineServer]:
+def server_config() -> Callable[[dict[str, Any]], None]:
+    """Changes a test makes to config.yml before `helpline_server` starts (override it)."""
+    return lambda config: None
+
+
+@pytest.fixture
+def helpline_server(
+    tmp_path: Path, demo_model_dir: Path, server_config: Callable[[dict[str, Any]], None]
+) -> Iterator[HelplineServer]:
     """`helpline serve` on a fresh SQLite database, with the session's trained model, an agent
     `ada` in billing and a supervisor `sam` (both with SERVER_PASSWORD)."""
     config = yaml.safe_load((ROOT / "config.yml").read_text())
+    server_config(config)
     config["nlu"]["training_data"] = str(ROOT / "data/nlu.yml")
     config["nlu"]["model_dir"] = str(demo_model_dir)
     config["knowledge_base"]["sources"] = [str(ROOT / "knowledge_base/articles")]

@@ -9,6 +9,7 @@ import typer
 from sqlalchemy import select
 
 from actions.articles import ImportSummary
+from actions.canned import CannedInput, add_missing_canned
 from bot.cli import common
 from bot.cli.nlu import train_if_needed
 from bot.cli.users import create_user_in
@@ -36,6 +37,7 @@ def demo_prepare(config: common.ConfigOption = common.DEFAULT_CONFIG) -> None:
         f"{len(imported.updated)} updated, {len(imported.unchanged)} unchanged"
     )
     created = asyncio.run(_demo_users(settings))
+    asyncio.run(_demo_canned(settings))
     if not created:
         common.console.print("demo users exist already (their passwords were printed when created)")
         return
@@ -51,6 +53,16 @@ async def _demo_articles(settings: Settings) -> ImportSummary:
     db = Database(settings.database_url)
     try:
         return await import_kb_sources(settings, db)
+    finally:
+        await db.dispose()
+
+
+async def _demo_canned(settings: Settings) -> None:
+    items = [CannedInput(c.shortcut, c.title, c.text) for c in settings.demo.canned_responses]
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session, session.begin():
+            await add_missing_canned(session, items)
     finally:
         await db.dispose()
 

@@ -19,7 +19,8 @@
   var body = document.body;
   var me = {
     id: String(body.getAttribute('data-user-id') || ''),
-    username: String(body.getAttribute('data-username') || '')
+    username: String(body.getAttribute('data-username') || ''),
+    supervises: ['supervisor', 'admin'].indexOf(body.getAttribute('data-role')) !== -1
   };
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrfToken = csrfMeta ? csrfMeta.getAttribute('content') || '' : '';
@@ -223,7 +224,7 @@
 
   function toast(message, kind) {
     var node = el('div', {
-      className: 'toast' + (kind === 'info' ? '' : ' toast-error'),
+      className: 'toast' + (kind === 'info' ? '' : kind === 'sla' ? ' toast-warning' : ' toast-error'),
       role: kind === 'info' ? 'status' : 'alert',
       'data-testid': 'toast'
     });
@@ -306,7 +307,9 @@
         var id = Number(t.id);
         if (!state.tickets.has(id)) state.order.push(id);
         state.tickets.set(id, t);
+        noticeSla(t, slaSeeded);
       });
+      slaSeeded = true;
       els.list.setAttribute('aria-busy', 'false');
       renderList();
       if (state.selectedId !== null && state.tickets.has(state.selectedId) && !state.loadingTicket) {
@@ -371,6 +374,69 @@
     var now = Date.now();
     var clocks = document.querySelectorAll('.wait-clock[data-since]');
     for (var i = 0; i < clocks.length; i++) updateClock(clocks[i], now);
+    var slas = document.querySelectorAll('.sla-clock[data-due]');
+    for (var j = 0; j < slas.length; j++) updateSlaClock(slas[j], now);
+  }
+
+  /* The SLA clock that runs out first on an open ticket: first reply, next reply or resolution. */
+  var SLA_CLOCKS = [
+    ['first_response_due_at', '1st reply'],
+    ['next_response_due_at', 'Next reply'],
+    ['resolution_due_at', 'Resolve']
+  ];
+  var SLA_SOON_MS = 15 * 60 * 1000;
+
+  function nextSla(ticket) {
+    if (!ticket.sla || isClosed(ticket)) return null;
+    var best = null;
+    SLA_CLOCKS.forEach(function (c) {
+      if (c[0] === 'first_response_due_at' && ticket.first_response_at) return;
+      var due = parseTime(ticket.sla[c[0]]);
+      if (!isNaN(due) && (best === null || due < best.due)) best = { due: due, label: c[1] };
+    });
+    return best;
+  }
+
+  function renderSlaClock(ticket) {
+    var next = nextSla(ticket);
+    if (!next) return null;
+    var clock = el('span', {
+      className: 'sla-clock', 'data-due': String(next.due), 'data-label': next.label, 'data-testid': 'sla-clock'
+    });
+    updateSlaClock(clock, Date.now());
+    return clock;
+  }
+
+  function updateSlaClock(clock, now) {
+    var left = Number(clock.getAttribute('data-due')) - now;
+    var label = clock.getAttribute('data-label');
+    var text = left < 0 ? label + ' overdue ' + formatDuration(-left) : label + ' in ' + formatDuration(left);
+    if (clock.textContent !== text) clock.textContent = text;
+    clock.classList.toggle('is-overdue', left < 0);
+    clock.classList.toggle('is-soon', left >= 0 && left < SLA_SOON_MS);
+    clock.title = label + ' due ' + new Date(Number(clock.getAttribute('data-due'))).toLocaleString();
+  }
+
+  /* Escalations and breaches that happen while the console is open are announced to
+     supervisors (every ticket) and to the assignee (their own). What was already marked when
+     the console loaded is only shown in the list. */
+  var slaSeen = new Set();
+  var slaSeeded = false;
+
+  function slaMarks(ticket) {
+    return ticket.sla && Array.isArray(ticket.sla.marked) ? ticket.sla.marked : [];
+  }
+
+  function noticeSla(ticket, announce) {
+    slaMarks(ticket).forEach(function (m) {
+      var key = ticket.id + ':' + m.kind + ':' + m.clock;
+      if (slaSeen.has(key)) return;
+      slaSeen.add(key);
+      if (!announce || !(me.supervises || isMine(ticket))) return;
+      var what = humanize(m.clock) + (m.kind === 'breached' ? ' SLA breached' : ' SLA about to breach');
+      toast('Ticket #' + ticket.id + ' (' + (ticket.queue || 'no queue') + '): ' + what +
+        '; priority ' + (ticket.priority || 'normal') + '.', 'sla');
+    });
   }
 
   function statusBadge(status) {
@@ -399,6 +465,7 @@
     ]);
     if (isWaiting(ticket)) row1.appendChild(renderWaitClock(ticket));
     link.appendChild(row1);
+    var sla = renderSlaClock(ticket);
 
     var channel = ticket.customer && ticket.customer.channel ? ' · ' + ticket.customer.channel : '';
     link.appendChild(el('div', { className: 'ticket-row' }, [
@@ -407,6 +474,15 @@
     ]));
 
     var meta = el('div', { className: 'ticket-meta' }, [statusBadge(ticket.status)]);
+    if (sla) meta.appendChild(sla);
+    var breached = ticket.sla && ticket.sla.breached && ticket.sla.breached.length;
+    var escalated = ticket.sla && ticket.sla.escalated && ticket.sla.escalated.length;
+    if ((breached || escalated) && !isClosed(ticket)) {
+      meta.appendChild(el('span', {
+        className: 'badge badge-' + (breached ? 'urgent' : 'high'), 'data-testid': 'sla-badge',
+        text: breached ? 'SLA breached' : 'SLA at risk'
+      }));
+    }
     if (ticket.queue) meta.appendChild(el('span', { className: 'badge', title: 'Queue', text: ticket.queue }));
     if (ticket.priority && ticket.priority !== 'normal') {
       meta.appendChild(el('span', { className: 'badge badge-' + ticket.priority, text: ticket.priority }));
@@ -766,6 +842,7 @@
   function applyTicket(ticket) {
     if (!ticket || ticket.id === undefined || ticket.id === null) return;
     var id = Number(ticket.id);
+    noticeSla(ticket, true);
     upsertTicket(ticket);
     if (id === state.selectedId) {
       state.selected = ticket;

@@ -87,6 +87,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 def create_app(components: Components) -> web.Application:
     from bot.channels import rest, widget  # noqa: PLC0415 (routes import the app's keys)
     from bot.web import (  # noqa: PLC0415
+        canned,
         console,
         console_edits,
         console_live,
@@ -112,7 +113,7 @@ def create_app(components: Components) -> web.Application:
     env.filters["percent"] = percent
     app[kb_admin.KB_WRITES] = asyncio.Lock()
     # kb_admin first: /kb/admin and /kb/gaps must win over the article page /kb/{slug}
-    routed = (kb_admin, pages, console, console_edits, console_live, reports, rest, widget)
+    routed = (kb_admin, pages, console, console_edits, console_live, canned, reports, rest, widget)
     for module in routed:
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", PACKAGE / "static")
@@ -131,7 +132,9 @@ async def _start_telegram(app: web.Application) -> None:
 
 
 async def _periodic_work(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(jobs.run_forever(app[keys.COMPONENTS].engine))
+    engine = app[keys.COMPONENTS].engine
+    every = engine.settings.routing.check_every_seconds
+    task = asyncio.create_task(jobs.run_forever(engine, every))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

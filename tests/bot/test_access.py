@@ -20,6 +20,7 @@ READS = [
     ("/api/console/tickets/{ticket}", {ADA, SAM, ROOT}),
     ("/api/console/conversations/{conversation}", {ADA, SAM, ROOT}),
     ("/api/console/tickets?view=all", {ADA, GRACE, SAM, ROOT}),
+    ("/api/console/canned", {ADA, GRACE, SAM, ROOT}),
     ("/reports", {SAM, ROOT}),
     ("/kb/admin", {SAM, ROOT}),
     ("/kb/admin/new", {SAM, ROOT}),
@@ -31,6 +32,7 @@ WRITES = [
     "/api/console/tickets/{ticket}/take",
     "/api/console/tickets/{ticket}/messages",
     "/api/console/tickets/{ticket}/resolve",
+    "/api/console/canned",
 ]
 
 # The knowledge-base editor's form posts: supervisors and admins only.
