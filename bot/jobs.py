@@ -1,5 +1,5 @@
 """Work the server does on a timer: SLA escalations and breaches, draining waiting tickets,
-closing resolved tickets nobody came back to."""
+closing resolved tickets nobody came back to, and keeping the report rollups up to date."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from actions.assignment import drain
 from actions.lifecycle import close_resolved
 from actions.sla import check_sla
 from bot.engine import Engine
+from bot.report_store import refresh
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ class Tick:
     breached: int
     assigned: int
     closed: int
+    reports: int = 0  # conversations whose report rows and rollups were recomputed
 
 
 async def tick(engine: Engine) -> Tick:
@@ -33,7 +35,9 @@ async def tick(engine: Engine) -> Tick:
         closed = await close_resolved(
             session, now, engine.settings.routing.close_resolved_after_days
         )
-    done = Tick(len(sla.escalated), len(sla.breached), len(assigned), len(closed))
+    async with engine.db.session() as session, session.begin():
+        reports = await refresh(session)
+    done = Tick(len(sla.escalated), len(sla.breached), len(assigned), len(closed), reports)
     engine.metrics.sla_escalations.inc(done.escalated)
     engine.metrics.sla_breaches.inc(done.breached)
     engine.metrics.assignments.inc(done.assigned)

@@ -1,5 +1,6 @@
-"""Reports read from the event log: loading, filtering from request or command-line input, and
-the shapes the page, the CSV export and the JSON export share."""
+"""Reports for the pages, the CLI and the exports: filters from request or command-line input,
+the dashboard read from the stored rollups, the conversations read from their stored rows, and
+one conversation's score. bot/report_store.py keeps what they read exact."""
 
 from __future__ import annotations
 
@@ -9,18 +10,27 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.conversations import get_conversation, transcript
 from actions.errors import InvalidInput, NotFound
+from bot.report_store import (
+    conversations_query,
+    micro,
+    record,
+    refresh,
+    stored_model,
+    stored_sums,
+    to_row,
+)
 from bot.views import iso
 from bot.web.charts import bar_chart
-from scoring import EventRecord, Report, ReportFilter, build_report, conversation_rows
+from scoring import Report, ReportFilter, build_report
 from scoring.dashboard import dashboard, sums_in_memory
 from scoring.facts import conversation_facts, facts_by_conversation
-from scoring.satisfaction import SatisfactionModel, explain, fit_model
-from storage.models import CsatResponse, Event, User
+from scoring.satisfaction import SatisfactionModel, explain
+from storage.models import CsatResponse, Event, ReportConversation, User
 
 CSV_COLUMNS = (
     "conversation_id",
@@ -37,6 +47,8 @@ CSV_COLUMNS = (
     "rating",
     "predicted_satisfaction",
 )
+DRILL_DOWN_LIMIT = 500  # rows on the conversations page; the CSV has them all
+REFRESH_ON_READ = 5000  # dirty conversations a page folds before reading; the timer does the rest
 _PERIOD = re.compile(r"^(\d{1,4})([dh])$")
 
 
@@ -66,29 +78,41 @@ def report_filter(query: dict[str, str], now: datetime | None = None) -> ReportF
 
 
 async def load_report(session: AsyncSession, chosen: ReportFilter) -> tuple[Report, dict[int, str]]:
-    events = [_record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
-    names = {u.id: u.display_name for u in await session.scalars(select(User))}
-    return build_report(events, chosen), names
+    """The whole report folded in memory from the event log (small databases and tests)."""
+    events = [record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
+    return build_report(events, chosen), await staff_names(session)
+
+
+async def catch_up(session: AsyncSession) -> None:
+    """Fold what changed since the last refresh, so a page shows every event it can."""
+    await refresh(session, REFRESH_ON_READ)
+    await session.commit()
 
 
 async def load_dashboard(
     session: AsyncSession, chosen: ReportFilter, now: datetime | None = None
 ) -> dict[str, Any]:
-    """The dashboard's figures for `chosen`, folded in memory from the event log."""
-    events = [_record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
-    names = await staff_names(session)
-    facts = facts_by_conversation(events)
-    model = fit_model([f.row for f in facts])
-    sums = sums_in_memory(
-        (f for f in facts if chosen.admits(f.row)),
-        lambda f: micro(model.predict(f.row).probability),
-    )
-    return with_model(dashboard(sums, names, period_days(chosen, now)), model)
+    """The dashboard's figures for `chosen`, summed from the stored rollups."""
+    await catch_up(session)
+    model = await stored_model(session)
+    sums = await stored_sums(session, chosen)
+    data = dashboard(sums, await staff_names(session), period_days(chosen, now))
+    return with_model(data, model)
 
 
-def micro(probability: float) -> int:
-    """A probability in millionths: predicted satisfaction sums exactly in any store."""
-    return round(probability * 1_000_000)
+async def dashboard_from_events(
+    session: AsyncSession,
+    chosen: ReportFilter,
+    model: SatisfactionModel,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The same figures folded in memory from the whole event log: the reference the stored
+    rollups must equal."""
+    events = [record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
+    facts = [f for f in facts_by_conversation(events) if chosen.admits(f.row)]
+    sums = sums_in_memory(facts, lambda f: micro(model.predict(f.row).probability))
+    data = dashboard(sums, await staff_names(session), period_days(chosen, now))
+    return with_model(data, model)
 
 
 def with_model(data: dict[str, Any], model: SatisfactionModel) -> dict[str, Any]:
@@ -107,16 +131,70 @@ async def staff_names(session: AsyncSession) -> dict[int, str]:
     return {u.id: u.display_name for u in await session.scalars(select(User))}
 
 
-def _record(event: Event) -> EventRecord:
-    return EventRecord(
-        type=event.type,
-        created_at=event.created_at,
-        ticket_id=event.ticket_id,
-        agent_id=event.agent_id,
-        queue=event.queue,
-        payload=event.payload or {},
-        conversation_id=event.conversation_id,
-    )
+async def load_conversations(
+    session: AsyncSession, chosen: ReportFilter, limit: int | None = DRILL_DOWN_LIMIT
+) -> tuple[list[dict[str, Any]], int]:
+    """The conversations behind the figures (the first `limit`, by id) and how many there are."""
+    await catch_up(session)
+    model = await stored_model(session)
+    names = await staff_names(session)
+    query = conversations_query(chosen)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    found = await session.scalars(query if limit is None else query.limit(limit))
+    return [conversation_item(r, model, names) for r in found], int(total or 0)
+
+
+def conversation_item(
+    r: ReportConversation, model: SatisfactionModel, names: dict[int, str]
+) -> dict[str, Any]:
+    reasons = model.predict(to_row(r)).reasons
+    return {
+        "id": r.conversation_id,
+        "started_at": iso(r.started_at),
+        "channel": r.channel,
+        "intent": r.intent,
+        "ticket_id": r.ticket_id,
+        "queue": r.queue,
+        "agent": names.get(r.agent_id) if r.agent_id is not None else None,
+        "handed_off": bool(r.handed_off),
+        "resolved": bool(r.resolved),
+        "first_response_s": r.first_response_s,
+        "resolution_s": r.resolution_s,
+        "rating": r.rating,
+        "predicted": r.predicted_micro / 10_000,
+        "reasons": ", ".join(f"{name} {weight:+.2f}" for name, weight in reasons[:3]),
+    }
+
+
+def conversation_csv(items: list[dict[str, Any]]) -> str:
+    """One row per conversation with every metric, its rating and predicted satisfaction,
+    intent, queue and agent."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for item in items:
+        writer.writerow(
+            [
+                item["id"],
+                item["started_at"],
+                item["channel"] or "",
+                item["intent"] or "",
+                item["ticket_id"] or "",
+                item["queue"] or "",
+                item["agent"] or "",
+                int(item["handed_off"]),
+                int(item["resolved"]),
+                _blank(item["first_response_s"]),
+                _blank(item["resolution_s"]),
+                _blank(item["rating"]),
+                item["predicted"] / 100,
+            ]
+        )
+    return out.getvalue()
+
+
+def _blank(value: float | int | None) -> str:
+    return "" if value is None else str(value)
 
 
 def charts(data: dict[str, Any]) -> dict[str, str]:
@@ -130,49 +208,12 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def conversation_csv(report: Report, names: dict[int, str]) -> str:
-    """One row per conversation with every metric, its rating and predicted satisfaction,
-    intent, queue and agent."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in report.conversations:
-        writer.writerow(
-            [
-                row.conversation_id,
-                iso(row.started_at),
-                row.channel or "",
-                row.intent or "",
-                row.ticket_id or "",
-                row.queue or "",
-                names.get(row.agent_id, "") if row.agent_id is not None else "",
-                int(row.handed_off),
-                int(row.resolved),
-                _blank(row.first_response_s),
-                _blank(row.resolution_s),
-                _blank(row.rating),
-                report.predictions[row.conversation_id].probability,
-            ]
-        )
-    return out.getvalue()
-
-
-def _blank(value: float | int | None) -> str:
-    return "" if value is None else str(value)
-
-
-async def current_model(session: AsyncSession) -> SatisfactionModel:
-    """The satisfaction model the reports use now."""
-    events = [_record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
-    return fit_model(conversation_rows(events))
-
-
 async def conversation_detail(session: AsyncSession, conversation_id: int) -> dict[str, Any]:
     """One conversation's metrics, its predicted satisfaction with the reasons, and its
     transcript (internal notes included: only supervisors see this page)."""
     conversation = await get_conversation(session, conversation_id)
     events = [
-        _record(e)
+        record(e)
         for e in await session.scalars(
             select(Event).where(Event.conversation_id == conversation.id).order_by(Event.id)
         )
@@ -181,7 +222,8 @@ async def conversation_detail(session: AsyncSession, conversation_id: int) -> di
         raise NotFound(f"conversation {conversation.id} has nothing recorded yet")
     facts = conversation_facts(events)
     names = {u.id: u.display_name for u in await session.scalars(select(User))}
-    model = await current_model(session)
+    await catch_up(session)
+    model = await stored_model(session)
     prediction = model.predict(facts.row)
     csat = await session.scalar(
         select(CsatResponse).where(CsatResponse.conversation_id == conversation.id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -295,3 +296,153 @@ class CannedResponse(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Report read-models, kept from the event log by bot/report_store.py. Every measure column is
+# an exact integer sum (durations in ms, predicted satisfaction in millionths), so any report
+# figure is a sum over rows. Their names match scoring.facts.MEASURES / AGENT_MEASURES.
+
+
+class ReportDirty(Base):
+    """A conversation whose events changed since its report rows were computed. A trigger on
+    `events` (migration 0005) adds a row for every event with a conversation, in the event's
+    own transaction; the report refresh recomputes those conversations and deletes the rows."""
+
+    __tablename__ = "report_dirty"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class ReportConversation(Base):
+    """One conversation folded once: its row for the drill-down and its measures."""
+
+    __tablename__ = "report_conversations"
+    conversation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, index=True)  # the UTC day it started
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(BigInteger)  # the last agent assigned
+    channel: Mapped[str | None] = mapped_column(String(32))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    first_response_s: Mapped[float | None] = mapped_column(Float)
+    resolution_s: Mapped[float | None] = mapped_column(Float)
+    customer_messages: Mapped[int] = mapped_column(Integer)
+    sentiment_start: Mapped[float | None] = mapped_column(Float)
+    sentiment_end: Mapped[float | None] = mapped_column(Float)
+    conversations: Mapped[int] = mapped_column(BigInteger)
+    handed_off: Mapped[int] = mapped_column(BigInteger)
+    contained: Mapped[int] = mapped_column(BigInteger)
+    resolved: Mapped[int] = mapped_column(BigInteger)
+    ratings: Mapped[int] = mapped_column(BigInteger)
+    satisfied: Mapped[int] = mapped_column(BigInteger)
+    tickets_resolved: Mapped[int] = mapped_column(BigInteger)
+    first_response_ms: Mapped[int] = mapped_column(BigInteger)
+    first_response_n: Mapped[int] = mapped_column(BigInteger)
+    resolution_ms: Mapped[int] = mapped_column(BigInteger)
+    resolution_n: Mapped[int] = mapped_column(BigInteger)
+    sla_met: Mapped[int] = mapped_column(BigInteger)
+    sla_total: Mapped[int] = mapped_column(BigInteger)
+    predicted_micro: Mapped[int] = mapped_column(BigInteger)
+    handoffs: Mapped[int] = mapped_column(BigInteger)
+    transfers: Mapped[int] = mapped_column(BigInteger)
+    reopens: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportAgentPart(Base):
+    """The part one agent played in one conversation, with the conversation's dimensions."""
+
+    __tablename__ = "report_agent_parts"
+    conversation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    conversation_agent_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    assigned: Mapped[int] = mapped_column(BigInteger)
+    resolved: Mapped[int] = mapped_column(BigInteger)
+    handle_ms: Mapped[int] = mapped_column(BigInteger)
+    handle_n: Mapped[int] = mapped_column(BigInteger)
+    first_response_ms: Mapped[int] = mapped_column(BigInteger)
+    first_response_n: Mapped[int] = mapped_column(BigInteger)
+    reply_ms: Mapped[int] = mapped_column(BigInteger)
+    reply_n: Mapped[int] = mapped_column(BigInteger)
+    resolution_ms: Mapped[int] = mapped_column(BigInteger)
+    resolution_n: Mapped[int] = mapped_column(BigInteger)
+    reopened: Mapped[int] = mapped_column(BigInteger)
+    transfers: Mapped[int] = mapped_column(BigInteger)
+    sla_met: Mapped[int] = mapped_column(BigInteger)
+    ratings: Mapped[int] = mapped_column(BigInteger)
+    satisfied: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportRollup(Base):
+    """report_conversations summed per day x queue x agent x channel x intent."""
+
+    __tablename__ = "report_rollups"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    conversations: Mapped[int] = mapped_column(BigInteger)
+    handed_off: Mapped[int] = mapped_column(BigInteger)
+    contained: Mapped[int] = mapped_column(BigInteger)
+    resolved: Mapped[int] = mapped_column(BigInteger)
+    ratings: Mapped[int] = mapped_column(BigInteger)
+    satisfied: Mapped[int] = mapped_column(BigInteger)
+    tickets_resolved: Mapped[int] = mapped_column(BigInteger)
+    first_response_ms: Mapped[int] = mapped_column(BigInteger)
+    first_response_n: Mapped[int] = mapped_column(BigInteger)
+    resolution_ms: Mapped[int] = mapped_column(BigInteger)
+    resolution_n: Mapped[int] = mapped_column(BigInteger)
+    sla_met: Mapped[int] = mapped_column(BigInteger)
+    sla_total: Mapped[int] = mapped_column(BigInteger)
+    predicted_micro: Mapped[int] = mapped_column(BigInteger)
+    handoffs: Mapped[int] = mapped_column(BigInteger)
+    transfers: Mapped[int] = mapped_column(BigInteger)
+    reopens: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportAgentRollup(Base):
+    """report_agent_parts summed per day x queue x conversation agent x channel x intent x
+    agent."""
+
+    __tablename__ = "report_agent_rollups"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    conversation_agent_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    assigned: Mapped[int] = mapped_column(BigInteger)
+    resolved: Mapped[int] = mapped_column(BigInteger)
+    handle_ms: Mapped[int] = mapped_column(BigInteger)
+    handle_n: Mapped[int] = mapped_column(BigInteger)
+    first_response_ms: Mapped[int] = mapped_column(BigInteger)
+    first_response_n: Mapped[int] = mapped_column(BigInteger)
+    reply_ms: Mapped[int] = mapped_column(BigInteger)
+    reply_n: Mapped[int] = mapped_column(BigInteger)
+    resolution_ms: Mapped[int] = mapped_column(BigInteger)
+    resolution_n: Mapped[int] = mapped_column(BigInteger)
+    reopened: Mapped[int] = mapped_column(BigInteger)
+    transfers: Mapped[int] = mapped_column(BigInteger)
+    sla_met: Mapped[int] = mapped_column(BigInteger)
+    ratings: Mapped[int] = mapped_column(BigInteger)
+    satisfied: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportModel(Base):
+    """The satisfaction model the stored predictions were made with (one row, id 1)."""
+
+    __tablename__ = "report_model"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    weights: Mapped[dict[str, float]] = mapped_column(JSON)
+    learned_from: Mapped[int] = mapped_column(Integer)  # 0: the documented prior
+    rated_at_fit: Mapped[int] = mapped_column(Integer)  # rated conversations when it was fitted
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime)

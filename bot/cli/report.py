@@ -13,7 +13,13 @@ import typer
 
 from actions.errors import InvalidInput
 from bot.cli import common
-from bot.reporting import charts, conversation_csv, load_dashboard, load_report, parse_period
+from bot.reporting import (
+    charts,
+    conversation_csv,
+    load_conversations,
+    load_dashboard,
+    parse_period,
+)
 from bot.settings import Settings
 from bot.web.format import duration, percent
 from scoring import ReportFilter
@@ -54,8 +60,8 @@ async def _render(settings: Settings, chosen: ReportFilter, output_format: str, 
     try:
         async with db.session() as session:
             if output_format == "csv":
-                built, names = await load_report(session, chosen)
-                return conversation_csv(built, names)
+                rows, _ = await load_conversations(session, chosen, limit=None)
+                return conversation_csv(rows)
             data = await load_dashboard(session, chosen)
     finally:
         await db.dispose()

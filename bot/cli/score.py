@@ -9,9 +9,8 @@ from typing import Any
 import typer
 
 from bot.cli import common
-from bot.reporting import load_report
+from bot.report_store import refresh, stored_model, stored_rows
 from bot.settings import Settings
-from scoring import ReportFilter
 from scoring.satisfaction import evaluate_model
 from storage import migrate
 from storage.database import Database
@@ -38,12 +37,14 @@ def score_evaluate(
 async def _evaluate(settings: Settings) -> dict[str, Any]:
     db = Database(settings.database_url)
     try:
-        async with db.session() as session:
-            report, _ = await load_report(session, ReportFilter())
+        async with db.session() as session, session.begin():
+            await refresh(session)
+            rows = await stored_rows(session)
+            model = await stored_model(session)
     finally:
         await db.dispose()
     return {
-        **evaluate_model(report.conversations),
-        "model": "learned" if report.model.learned_from else "prior",
-        "weights": {k: round(v, 3) for k, v in report.model.weights.items()},
+        **evaluate_model(rows),
+        "model": "learned" if model.learned_from else "prior",
+        "weights": {k: round(v, 3) for k, v in model.weights.items()},
     }

@@ -10,12 +10,11 @@ from bot.reporting import (
     charts,
     conversation_csv,
     conversation_detail,
+    load_conversations,
     load_dashboard,
-    load_report,
     report_filter,
     staff_names,
 )
-from bot.views import iso
 from bot.web import keys
 from bot.web.auth import REPORT_ROLES
 from bot.web.inputs import path_id
@@ -47,32 +46,10 @@ async def report_conversations(request: web.Request) -> web.Response:
     """The conversations behind the numbers shown for the same filters."""
     async with request.app[keys.COMPONENTS].db.session() as session:
         await staff(session, request, REPORT_ROLES)
-        report, names = await load_report(session, report_filter(dict(request.query)))
-    rows = [
-        {
-            "id": r.conversation_id,
-            "started_at": iso(r.started_at),
-            "channel": r.channel,
-            "intent": r.intent,
-            "ticket_id": r.ticket_id,
-            "queue": r.queue,
-            "agent": names.get(r.agent_id) if r.agent_id is not None else None,
-            "handed_off": r.handed_off,
-            "resolved": r.resolved,
-            "first_response_s": r.first_response_s,
-            "resolution_s": r.resolution_s,
-            "rating": r.rating,
-            "predicted": report.predictions[r.conversation_id].probability * 100,
-            "reasons": ", ".join(
-                f"{name} {weight:+.2f}"
-                for name, weight in report.predictions[r.conversation_id].reasons[:3]
-            ),
-        }
-        for r in report.conversations
-    ]
-    return render(
-        request, "report_conversations.html", {"rows": rows, **_filter_context(request, names)}
-    )
+        rows, total = await load_conversations(session, report_filter(dict(request.query)))
+        names = await staff_names(session)
+    context = {"rows": rows, "total": total, **_filter_context(request, names)}
+    return render(request, "report_conversations.html", context)
 
 
 @routes.get("/reports/conversations/{conversation_id}")
@@ -89,9 +66,9 @@ async def conversation_score(request: web.Request) -> web.Response:
 async def export_csv(request: web.Request) -> web.Response:
     async with request.app[keys.COMPONENTS].db.session() as session:
         await staff(session, request, REPORT_ROLES)
-        report, names = await load_report(session, report_filter(dict(request.query)))
+        rows, _ = await load_conversations(session, report_filter(dict(request.query)), limit=None)
     return web.Response(
-        text=conversation_csv(report, names),
+        text=conversation_csv(rows),
         content_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="helpline-conversations.csv"'},
     )

@@ -1,0 +1,393 @@
+"""The reports' read-models in the database, kept exact from the event log.
+
+Every event with a conversation marks that conversation dirty (a trigger, in the event's own
+transaction). `refresh` folds each dirty conversation's events once into its row in
+`report_conversations` and its agents' rows in `report_agent_parts`, then rebuilds the daily
+rollups of the days those conversations touch (old and new), so a late rating or a reopen
+weeks after the conversation started lands in the right day. The dashboard reads the rollups;
+the drill-down reads the per-conversation rows.
+
+Predicted satisfaction is stored with the model in force (`report_model`). When the number of
+rated conversations changes, the model is fitted again: at once below REFIT_EVERY_RATING_BELOW
+ratings, otherwise when they have grown (or shrunk) by REFIT_GROWTH; a new model re-predicts
+every conversation and rebuilds every rollup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scoring.conversations import ConversationRow, ReportFilter
+from scoring.dashboard import AGENT_GROUPS, CONVERSATION_GROUPS, Grouped, Sums
+from scoring.facts import AGENT_MEASURES, MEASURES, ConversationFacts, facts_by_conversation
+from scoring.quality import EventRecord
+from scoring.satisfaction import SatisfactionModel, fit_model, prior_model
+from storage.models import (
+    Event,
+    ReportAgentPart,
+    ReportAgentRollup,
+    ReportConversation,
+    ReportDirty,
+    ReportModel,
+    ReportRollup,
+    utcnow,
+)
+
+BATCH = 500  # conversations folded per round; also the size of IN (...) lists
+REFIT_EVERY_RATING_BELOW = 2000
+REFIT_GROWTH = 0.1
+LOCK_KEY = 74_210_005  # PostgreSQL advisory lock: one refresh at a time across workers
+ROW_FIELDS = (
+    "ticket_id",
+    "rating",
+    "first_response_s",
+    "resolution_s",
+    "customer_messages",
+    "sentiment_start",
+    "sentiment_end",
+)
+
+
+def micro(probability: float) -> int:
+    """A probability in millionths: predicted satisfaction sums exactly in any store."""
+    return round(probability * 1_000_000)
+
+
+async def refresh(session: AsyncSession, max_conversations: int | None = None) -> int:
+    """Recompute the dirty conversations (up to `max_conversations`) and their days' rollups,
+    in the caller's transaction; returns how many conversations were recomputed."""
+    await _lock(session)
+    model = await stored_model(session)
+    done = 0
+    while max_conversations is None or done < max_conversations:
+        marks = (await session.execute(select(ReportDirty.id, ReportDirty.conversation_id)
+                                       .order_by(ReportDirty.id).limit(BATCH))).all()  # fmt: skip
+        if not marks:
+            break
+        conversations = sorted({c for _, c in marks})
+        days = await _recompute(session, conversations, model)
+        await _delete_in(session, ReportDirty.id, [i for i, _ in marks])
+        await rebuild_days(session, days)
+        done += len(conversations)
+    if done:
+        await refit_if_due(session, model)
+    return done
+
+
+async def _lock(session: AsyncSession) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+
+
+async def _recompute(
+    session: AsyncSession, conversations: list[int], model: SatisfactionModel
+) -> set[date]:
+    """Fold these conversations again; returns the days their old and new rows belong to."""
+    old_days = set(
+        await session.scalars(
+            select(ReportConversation.day)
+            .where(ReportConversation.conversation_id.in_(conversations))
+            .distinct()
+        )
+    )
+    events = await session.scalars(select(Event).where(Event.conversation_id.in_(conversations)))
+    facts = facts_by_conversation(record(e) for e in events)
+    await _delete_in(session, ReportConversation.conversation_id, conversations)
+    await _delete_in(session, ReportAgentPart.conversation_id, conversations)
+    await store_facts(session, facts, model)
+    return old_days | {f.day for f in facts}
+
+
+async def _delete_in(session: AsyncSession, column: Any, values: Sequence[int]) -> None:
+    for start in range(0, len(values), BATCH):
+        await session.execute(
+            delete(column.class_).where(column.in_(values[start : start + BATCH]))
+        )
+
+
+def record(event: Event) -> EventRecord:
+    return EventRecord(
+        type=event.type,
+        created_at=event.created_at,
+        ticket_id=event.ticket_id,
+        agent_id=event.agent_id,
+        queue=event.queue,
+        payload=event.payload or {},
+        conversation_id=event.conversation_id,
+    )
+
+
+async def store_facts(
+    session: AsyncSession, facts: Sequence[ConversationFacts], model: SatisfactionModel
+) -> None:
+    if not facts:
+        return
+    await session.execute(
+        insert(ReportConversation), [conversation_values(f, model) for f in facts]
+    )
+    parts = [part for f in facts for part in agent_values(f)]
+    if parts:
+        await session.execute(insert(ReportAgentPart), parts)
+
+
+def conversation_values(facts: ConversationFacts, model: SatisfactionModel) -> dict[str, Any]:
+    row = facts.row
+    return {
+        "conversation_id": row.conversation_id,
+        **_dimensions(facts),
+        "agent_id": row.agent_id,
+        **{name: getattr(row, name) for name in ROW_FIELDS},
+        **facts.measures,
+        "predicted_micro": micro(model.predict(row).probability),
+    }
+
+
+def agent_values(facts: ConversationFacts) -> list[dict[str, Any]]:
+    where = {**_dimensions(facts), "conversation_agent_id": facts.row.agent_id}
+    return [
+        {"conversation_id": facts.row.conversation_id, "agent_id": agent, **where, **part}
+        for agent, part in facts.agents.items()
+    ]
+
+
+def _dimensions(facts: ConversationFacts) -> dict[str, Any]:
+    row = facts.row
+    return {
+        "day": facts.day,
+        "started_at": row.started_at,
+        "queue": row.queue,
+        "channel": row.channel,
+        "intent": row.intent,
+    }
+
+
+@dataclass(frozen=True)
+class _Rollup:
+    table: Any  # the rollup
+    rows: Any  # the per-conversation rows it sums
+    keys: tuple[str, ...]
+    measures: tuple[str, ...]
+    conversation_agent: str  # the column that holds the conversation's agent
+
+
+CONVERSATIONS = _Rollup(
+    ReportRollup,
+    ReportConversation,
+    ("day", "queue", "channel", "intent", "agent_id"),
+    MEASURES,
+    "agent_id",
+)
+AGENTS = _Rollup(
+    ReportAgentRollup,
+    ReportAgentPart,
+    ("day", "queue", "channel", "intent", "conversation_agent_id", "agent_id"),
+    AGENT_MEASURES,
+    "conversation_agent_id",
+)
+
+
+async def rebuild_days(session: AsyncSession, days: Iterable[date]) -> None:
+    """Sum the per-conversation rows of these days into their rollups, replacing the old ones."""
+    chosen = sorted(days)
+    for start in range(0, len(chosen), BATCH):
+        for rollup in (CONVERSATIONS, AGENTS):
+            await _rebuild(session, rollup, chosen[start : start + BATCH])
+
+
+async def _rebuild(session: AsyncSession, rollup: _Rollup, days: list[date]) -> None:
+    table, rows = rollup.table, rollup.rows
+    await session.execute(delete(table).where(table.day.in_(days)))
+    columns = [getattr(rows, k) for k in rollup.keys]
+    summed = select(*columns, *(func.sum(getattr(rows, m)) for m in rollup.measures))
+    query = summed.where(rows.day.in_(days)).group_by(*columns)
+    await session.execute(insert(table).from_select([*rollup.keys, *rollup.measures], query))
+
+
+async def rebuild_all(session: AsyncSession) -> None:
+    days = await session.scalars(select(ReportConversation.day).distinct())
+    await session.execute(delete(ReportRollup))
+    await session.execute(delete(ReportAgentRollup))
+    await rebuild_days(session, list(days))
+
+
+# The satisfaction model in force
+
+
+async def stored_model(session: AsyncSession) -> SatisfactionModel:
+    """The model the stored predictions were made with (the prior until one is fitted)."""
+    found = await session.get(ReportModel, 1)
+    if found is None:
+        model = prior_model()
+        session.add(ReportModel(id=1, weights=model.weights, learned_from=0, rated_at_fit=0,
+                                fitted_at=utcnow()))  # fmt: skip
+        await session.flush()
+        return model
+    return SatisfactionModel(dict(found.weights), found.learned_from)
+
+
+def refit_due(rated: int, rated_at_fit: int) -> bool:
+    if rated == rated_at_fit:
+        return False
+    if rated < REFIT_EVERY_RATING_BELOW:
+        return True
+    return abs(rated - rated_at_fit) >= REFIT_GROWTH * max(rated_at_fit, 1)
+
+
+async def refit_if_due(session: AsyncSession, model: SatisfactionModel) -> bool:
+    """Fit the model again when the ratings changed enough; returns whether predictions moved."""
+    state = await session.get(ReportModel, 1)
+    assert state is not None  # stored_model ran first
+    rated = await session.scalar(
+        select(func.count())
+        .select_from(ReportConversation)
+        .where(ReportConversation.rating.isnot(None))
+    )
+    if not refit_due(int(rated or 0), state.rated_at_fit):
+        return False
+    fresh = fit_model(await stored_rows(session))
+    state.rated_at_fit, state.fitted_at = int(rated or 0), utcnow()
+    if fresh.weights == model.weights:
+        return False
+    state.weights, state.learned_from = fresh.weights, fresh.learned_from
+    await repredict(session, fresh)
+    return True
+
+
+async def stored_rows(session: AsyncSession) -> list[ConversationRow]:
+    """Every conversation's row, by id, as the satisfaction model sees it."""
+    query = select(ReportConversation).order_by(ReportConversation.conversation_id)
+    return [to_row(r) for r in await session.scalars(query)]
+
+
+def to_row(r: ReportConversation) -> ConversationRow:
+    return ConversationRow(
+        conversation_id=r.conversation_id,
+        started_at=r.started_at,
+        channel=r.channel,
+        intent=r.intent,
+        ticket_id=r.ticket_id,
+        queue=r.queue,
+        agent_id=r.agent_id,
+        handed_off=bool(r.handed_off),
+        resolved=bool(r.resolved),
+        first_response_s=r.first_response_s,
+        resolution_s=r.resolution_s,
+        rating=r.rating,
+        customer_messages=r.customer_messages,
+        sentiment_start=r.sentiment_start,
+        sentiment_end=r.sentiment_end,
+    )
+
+
+async def repredict(session: AsyncSession, model: SatisfactionModel) -> None:
+    """Predict every conversation with `model` and rebuild every rollup."""
+    rows = await stored_rows(session)
+    for start in range(0, len(rows), BATCH):
+        values = [
+            {
+                "conversation_id": r.conversation_id,
+                "predicted_micro": micro(model.predict(r).probability),
+            }
+            for r in rows[start : start + BATCH]
+        ]
+        await session.execute(update(ReportConversation), values)  # by primary key
+    await rebuild_all(session)
+
+
+# Reading the dashboard's sums
+
+
+async def stored_sums(session: AsyncSession, chosen: ReportFilter) -> Sums:
+    """Answer every grouping of the dashboard from the rollups (whole days) and, for a period
+    that starts inside a day, from that day's per-conversation rows after the start."""
+    conversations = {
+        name: await _grouped(session, _source(chosen, CONVERSATIONS), keys, MEASURES)
+        for name, keys in CONVERSATION_GROUPS.items()
+    }
+    agents = {
+        name: await _grouped(session, _source(chosen, AGENTS), keys, AGENT_MEASURES)
+        for name, keys in AGENT_GROUPS.items()
+    }
+    return Sums(conversations, agents)
+
+
+async def _grouped(
+    session: AsyncSession, source: Any, keys: tuple[str, ...], measures: tuple[str, ...]
+) -> Grouped:
+    columns = [source.c[k] for k in keys]
+    query = select(*columns, *(func.sum(source.c[m]) for m in measures)).group_by(*columns)
+    result: Grouped = {}
+    for found in await session.execute(query):
+        values = list(found)
+        key = tuple(_day(v) if k == "day" else v for k, v in zip(keys, values, strict=False))
+        sums = values[len(keys) :]
+        result[key] = {m: int(v or 0) for m, v in zip(measures, sums, strict=True)}
+    return result
+
+
+def _day(value: Any) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _source(chosen: ReportFilter, rollup: _Rollup) -> Any:
+    """The rows to sum for `chosen`, as one subquery with the same columns either way."""
+    table, rows = rollup.table, rollup.rows
+
+    def pick(source: Any) -> Select[Any]:
+        columns = (*rollup.keys, *rollup.measures)
+        return select(*(getattr(source, c) for c in columns)).where(
+            *_matches(source, chosen, getattr(source, rollup.conversation_agent))
+        )
+
+    if chosen.until is not None:
+        raise ValueError("stored reports take a period's start, not its end")
+    if chosen.since is None:
+        return pick(table).subquery()
+    first = since_day(chosen.since)
+    partial = pick(rows).where(rows.day == first, rows.started_at >= chosen.since)
+    return union_all(pick(table).where(table.day > first), partial).subquery()
+
+
+def _matches(table: Any, chosen: ReportFilter, agent_column: Any) -> list[Any]:
+    """Conditions for the filter's queue, agent (the conversation's), channel and intent."""
+    wanted = (
+        (table.queue, chosen.queue),
+        (agent_column, chosen.agent_id),
+        (table.channel, chosen.channel),
+        (table.intent, chosen.intent),
+    )
+    return [column == value for column, value in wanted if value is not None]
+
+
+def since_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+# Reading conversations for the drill-down and the CSV
+
+
+def conversations_query(chosen: ReportFilter) -> Select[Any]:
+    table = ReportConversation
+    conditions = _matches(table, chosen, table.agent_id)
+    if chosen.since is not None:
+        conditions.append(
+            and_(table.day >= since_day(chosen.since), table.started_at >= chosen.since)
+        )
+    if chosen.until is not None:
+        conditions.append(table.started_at < chosen.until)
+    return select(table).where(*conditions).order_by(table.conversation_id)

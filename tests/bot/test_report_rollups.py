@@ -1,0 +1,143 @@
+"""The stored report rows and rollups equal the in-memory fold of the same events, on SQLite and
+PostgreSQL: after the first refresh, after late events (a late rating, a reopen), for a period
+that starts inside a day, and after the satisfaction model is fitted again."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.report_store import refresh, stored_model
+from bot.reporting import dashboard_from_events, load_conversations, load_dashboard
+from scoring.conversations import ReportFilter
+from scoring.quality import EventRecord
+from storage.database import Database
+from storage.models import (
+    Conversation,
+    Customer,
+    Event,
+    Queue,
+    ReportDirty,
+    ReportRollup,
+    Ticket,
+    User,
+)
+from tests.scoring.test_dashboard import DAY1, DAY2, Story, events
+
+NOW = DAY2 + timedelta(days=2)
+FILTERS = [
+    ReportFilter(),
+    ReportFilter(since=DAY1 + timedelta(hours=4)),  # starts inside the first day
+    ReportFilter(queue="billing"),
+    ReportFilter(agent_id=2),
+    ReportFilter(intent="refund_request", channel="web"),
+]
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+async def write(db: Database, records: list[EventRecord]) -> None:
+    """Store events (and the rows they point at) as the actions would."""
+    async with db.session() as session, session.begin():
+        await _referenced_rows(session, records)
+        for e in records:
+            session.add(Event(type=e.type, conversation_id=e.conversation_id, ticket_id=e.ticket_id,
+                              agent_id=e.agent_id, queue=e.queue, payload=e.payload,
+                              created_at=e.created_at))  # fmt: skip
+
+
+async def _referenced_rows(session: AsyncSession, records: list[EventRecord]) -> None:
+    if await session.get(Queue, 1) is None:
+        session.add(Queue(id=1, name="billing"))
+        session.add(Customer(id=1, display_name="Customer"))
+        for agent, name in ((1, "Ada"), (2, "Bo")):
+            session.add(User(id=agent, username=name.lower(), display_name=name,
+                             password_hash="-", role="agent"))  # fmt: skip
+        await session.flush()
+    for conversation in sorted({e.conversation_id for e in records if e.conversation_id}):
+        if await session.get(Conversation, conversation) is None:
+            session.add(Conversation(id=conversation, customer_id=1, channel="web"))
+    await session.flush()
+    for e in records:
+        if e.ticket_id is not None and await session.get(Ticket, e.ticket_id) is None:
+            key = f"t{e.ticket_id}"
+            session.add(Ticket(id=e.ticket_id, conversation_id=e.conversation_id,
+                               idempotency_key=key, subject="help", queue_id=1))  # fmt: skip
+            await session.flush()
+
+
+async def both(db: Database, chosen: ReportFilter) -> tuple[dict[str, Any], dict[str, Any]]:
+    async with db.session() as session:
+        stored = await load_dashboard(session, chosen, NOW)
+        model = await stored_model(session)
+        folded = await dashboard_from_events(session, chosen, model, NOW)
+    return stored, folded
+
+
+async def assert_rollups_equal_the_fold(db: Database) -> dict[str, Any]:
+    for chosen in FILTERS:
+        stored, folded = await both(db, chosen)
+        assert stored == folded, chosen
+    return (await both(db, ReportFilter()))[0]
+
+
+def late_story() -> Story:
+    c5 = Story(5, DAY1 + timedelta(hours=8), "web", "refund_request")
+    return c5.handled(15, agent=1, rating=4)
+
+
+async def test_rollups_equal_the_fold_and_follow_late_events(db: Database) -> None:
+    await write(db, events() + late_story().events)
+    before = await assert_rollups_equal_the_fold(db)
+    assert before["summary"]["conversations"] == 5 and before["summary"]["ratings"] == 4
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(ReportDirty)) == 0
+        assert await session.scalar(select(func.count()).select_from(ReportRollup)) > 0
+
+    # Days later: conversation 2 (day 1) is rated, and ticket 11 is reopened and resolved again.
+    late = NOW + timedelta(hours=1)
+    await write(db, [
+        EventRecord("csat_recorded", late, None, None, None, {"rating": 1}, 2),
+        EventRecord("ticket_reopened", late, 11, 1, "billing", {"previous_agent": 1}, 1),
+        EventRecord("ticket_assigned", late, 11, 2, "billing", {}, 1),
+        EventRecord("ticket_resolved", late + timedelta(minutes=5), 11, 2, "billing",
+                    {"seconds": 9000}, 1),
+    ])  # fmt: skip
+    after = await assert_rollups_equal_the_fold(db)
+    assert after["summary"]["ratings"] == 5
+    assert after["trends"]["labels"][0] == DAY1.date().isoformat()  # still counted on day 1
+    ada = next(p for p in after["performance"] if p["name"] == "Ada")
+    assert ada["reopen_rate"] == 50.0  # one of her two resolved tickets came back
+    rows, total = await _conversations(db, ReportFilter(agent_id=2))
+    assert total == 3 and 1 in [r["id"] for r in rows]  # conversation 1 now belongs to Bo
+
+
+async def _conversations(db: Database, chosen: ReportFilter) -> tuple[list[dict[str, Any]], int]:
+    async with db.session() as session:
+        return await load_conversations(session, chosen)
+
+
+async def test_a_refitted_model_repredicts_every_conversation(db: Database) -> None:
+    stories = []
+    for n in range(40):
+        story = Story(100 + n, DAY1 + timedelta(hours=n), "web", "refund_request")
+        stories.append(story.handled(1000 + n, agent=1 + n % 2, rating=5 if n % 3 else 1,
+                                     breached=n % 3 == 0))  # fmt: skip
+    await write(db, [e for s in stories for e in s.events])
+    async with db.session() as session, session.begin():
+        assert await refresh(session) == 40
+        model = await stored_model(session)
+    assert model.learned_from == 40
+    stored, folded = await both(db, ReportFilter())
+    assert stored == folded
+    assert stored["model"]["learned_from"] == 40
