@@ -7,6 +7,7 @@ import logging
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from bot.cli import common
 from bot.cli.users import sync_config_queues
@@ -33,7 +34,7 @@ def serve(
 
         app = server.action_endpoint(settings)
     except ImportError as exc:
-        raise common.fail(str(exc)) from exc
+        raise common.fail(escape(str(exc))) from exc  # [rasa] is not rich markup
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     common.console.print(f"helpline actions on http://{host}:{port}/webhook")
     server.run(app, host, port)

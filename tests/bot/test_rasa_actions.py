@@ -4,6 +4,7 @@ and takes requests exactly as Rasa sends them; the changes land in the real data
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,21 @@ async def test_unknown_action_gets_rasa_sdks_404(tmp_path: Path, sqlite_url: str
         assert "actions.acting_user" in answer["responses"][0]["text"]
     finally:
         server.stop()
+
+
+def test_without_rasa_sdk_the_command_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from bot.cli import app  # noqa: PLC0415
+
+    for module in ("rasa_sdk", "rasa_sdk.endpoint", "rasa_sdk.executor"):
+        monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'h.db'}")
+    config = _config(tmp_path, None)
+
+    result = CliRunner().invoke(app, ["actions", "serve", "--config", str(config)])
+
+    assert result.exit_code == 1
+    assert "rasa-sdk is not installed: pip install 'helpline[rasa]'" in result.stderr
