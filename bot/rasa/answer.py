@@ -57,6 +57,8 @@ def _reply(response: dict[str, Any], responses: dict[str, str]) -> Reply | None:
             extras[key] = response[key]
     if not text and not extras:
         return None
+    if not text and "image" in extras:
+        text = extras["image"]  # channels that cannot show images show the link
     return Reply(text or "", extras or None)
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from bot.components import Components
 from bot.engine import Engine
+from bot.rasa.answer import replies
+from bot.rasa.client import ActionAnswer
 from bot.settings import ActionsSettings, ConfigError, load_settings
 from bot.web.app import create_app
 from storage.models import Conversation, Event, Message, Ticket
@@ -238,3 +240,24 @@ def test_an_action_without_an_action_server_stops_start_up(tmp_path: Path) -> No
 
     with pytest.raises(ConfigError, match=r"action_store_hours.*set actions\.endpoint"):
         load_settings(path)
+
+
+def test_responses_become_replies_as_rasas_channels_read_them() -> None:
+    answer = ActionAnswer(
+        responses=[
+            {"response": "utter_greet", "buttons": [{"title": "Hours", "payload": "/hours"}]},
+            {"text": "pick one", "buttons": [{"title": ""}, {"title": "Yes", "payload": "/yes"}]},
+            {"image": "https://shop.example.com/map.png"},
+            {"text": "", "custom": {}, "buttons": []},  # nothing a channel can show
+            {"response": "utter_nonexistent"},
+        ]
+    )
+
+    shown = replies(answer, {"greet": "Hello!"})
+
+    assert [(r.text, r.extras) for r in shown.replies] == [
+        ("Hello!", {"buttons": [{"title": "Hours", "payload": "/hours"}]}),
+        ("pick one", {"buttons": [{"title": "Yes", "payload": "/yes"}]}),
+        ("https://shop.example.com/map.png", {"image": "https://shop.example.com/map.png"}),
+    ]
+    assert shown.ignored == 2
