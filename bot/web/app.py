@@ -92,6 +92,7 @@ def create_app(components: Components) -> web.Application:
         console_edits,
         console_live,
         kb_admin,
+        kb_gaps,
         pages,
         reports,
     )
@@ -112,7 +113,8 @@ def create_app(components: Components) -> web.Application:
     env.filters["duration"] = duration
     env.filters["percent"] = percent
     app[kb_admin.KB_WRITES] = asyncio.Lock()
-    # kb_admin first: /kb/admin and /kb/gaps must win over the article page /kb/{slug}
+    app.router.add_routes(kb_gaps.routes)
+    # the KB pages first: /kb/admin and /kb/gaps must win over the article page /kb/{slug}
     routed = (kb_admin, pages, console, console_edits, console_live, canned, reports, rest, widget)
     for module in routed:
         app.router.add_routes(module.routes)

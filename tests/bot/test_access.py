@@ -24,6 +24,8 @@ READS = [
     ("/reports", {SAM, ROOT}),
     ("/kb/admin", {SAM, ROOT}),
     ("/kb/admin/new", {SAM, ROOT}),
+    ("/kb/gaps", {SAM, ROOT}),
+    ("/kb/gaps.csv", {SAM, ROOT}),
     ("/reports/conversations", {SAM, ROOT}),
     ("/reports/conversations/{conversation}", {SAM, ROOT}),
     ("/reports/export.csv", {SAM, ROOT}),
