@@ -46,13 +46,18 @@ def report(
         chosen = ReportFilter(since=parse_period(since))
     except InvalidInput as exc:
         raise common.fail(exc.message, 2) from exc
-    migrate.upgrade(settings.database_url)
-    text = asyncio.run(_render(settings, chosen, output_format, since))
+    text = write_report(settings, chosen, output_format, since)
     if out is None:
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
         common.console.print(f"wrote {output_format} report to {out}")
+
+
+def write_report(settings: Settings, chosen: ReportFilter, output_format: str, since: str) -> str:
+    """The command's work once its options are read: migrate, refresh, read, render."""
+    migrate.upgrade(settings.database_url)
+    return asyncio.run(_render(settings, chosen, output_format, since))
 
 
 async def _render(settings: Settings, chosen: ReportFilter, output_format: str, since: str) -> str:
