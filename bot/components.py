@@ -10,11 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from actions.articles import ImportSummary, import_files, published_articles
 from bot.channels.telegram import TelegramChannel
 from bot.engine import Engine
-from bot.live import Hub
-from bot.settings import ConfigError, Settings, load_settings
+from bot.live import Hub, LocalHub
+from bot.redis_client import connect
+from bot.redis_hub import RedisHub
+from bot.settings import ConfigError, RateSettings, Settings, load_settings
+from bot.web.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from bot.web.throttle import LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle
 from knowledge_base.documents import Article
 from knowledge_base.index import KnowledgeBaseIndex
 from knowledge_base.indexing import CACHE_FILE, index_articles, index_sources
@@ -27,7 +33,8 @@ log = logging.getLogger(__name__)
 
 
 def settings_from_environment(config: Path) -> Settings:
-    """config.yml plus DATABASE_URL from the environment: the one place env is read."""
+    """config.yml plus DATABASE_URL and REDIS_URL from the environment: the one place env is
+    read."""
     return load_settings(config, dict(os.environ))
 
 
@@ -111,6 +118,15 @@ def build_kb_from_database(
     return index, summary
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What several workers must share (in Redis) or one keeps in memory: one interface each."""
+
+    messages: RateLimiter  # customer messages per sender or visitor
+    new_conversations: RateLimiter  # new widget conversations per client address
+    logins: LoginThrottle  # lock-out after failed log-ins per username and address
+
+
 @dataclass
 class Components:
     settings: Settings
@@ -120,6 +136,7 @@ class Components:
     hub: Hub
     engine: Engine
     secret: bytes
+    limits: Limits
     telegram: TelegramChannel | None = None
 
 
@@ -155,8 +172,33 @@ def telegram_channel(
 
 
 def wire(settings: Settings, nlu: NLUModel, kb: KnowledgeBaseIndex, secret: bytes) -> Components:
-    """Components around already loaded models: a database, a hub and the engine."""
+    """Components around already loaded models: a database, a hub, the limits and the engine;
+    with `redis_url` the hub and the limits are shared through Redis, else kept in-process."""
     db = Database(settings.database_url)
-    hub = Hub()
+    hub, limits = shared_state(settings)
     engine = Engine(settings, db, nlu, kb, hub)
-    return Components(settings, db, nlu, kb, hub, engine, secret)
+    return Components(settings, db, nlu, kb, hub, engine, secret, limits)
+
+
+def shared_state(settings: Settings) -> tuple[Hub, Limits]:
+    """The live hub and the limits: in this process, or in Redis when `redis_url` is set."""
+    messages = settings.channels.message_rate
+    conversations = settings.channels.widget.new_conversations
+    if settings.redis_url is None:
+        memory = Limits(_memory(messages), _memory(conversations), MemoryLoginThrottle())
+        return LocalHub(), memory
+    redis = connect(settings.redis_url)
+    shared = Limits(
+        _redis(redis, "messages", messages),
+        _redis(redis, "new_conversations", conversations),
+        RedisLoginThrottle(redis),
+    )
+    return RedisHub(redis), shared
+
+
+def _memory(rate: RateSettings) -> RateLimiter:
+    return MemoryRateLimiter(rate.limit, rate.window_seconds)
+
+
+def _redis(redis: Redis, name: str, rate: RateSettings) -> RateLimiter:
+    return RedisRateLimiter(redis, name, rate.limit, rate.window_seconds)

@@ -21,8 +21,10 @@ from actions.errors import InvalidInput
 from actions.lifecycle import customer_wrote
 from actions.record import BOT
 from actions.tickets import TicketFields, handoff
+from bot import logs
 from bot.live import Hub, unit_of_work
 from bot.metrics import Metrics
+from bot.ordering import lock_conversation
 from bot.rasa.answer import apply_events, record_failure, replies
 from bot.rasa.client import ActionServer, ActionServerError
 from bot.rasa.tracker import action_request
@@ -118,9 +120,11 @@ class Engine:
             parse = await asyncio.to_thread(self.nlu.parse, text)
         self.metrics.messages.labels(inbound.channel).inc()
         async with self.unit_of_work() as session:
+            await lock_conversation(session, inbound.channel, inbound.sender)
             conversation = await open_conversation(
                 session, inbound.channel, inbound.sender, inbound.display_name
             )
+            logs.conversation_id.set(conversation.id)
             message, new = await add_message(
                 session,
                 conversation,

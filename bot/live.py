@@ -1,15 +1,17 @@
-"""Live updates: an in-process pub/sub hub, fed after each commit with what the commit changed.
+"""Live updates: a pub/sub hub, fed after each commit with what the commit changed.
 
 Every unit of work runs in `unit_of_work`; a flush listener notes the ids of new messages and of
 changed tickets and conversations, and once the transaction has committed they are read back and
-published. Actions never need to know who is watching.
+published. Actions never need to know who is watching. The hub is in-process (`LocalHub`) or
+fans out through Redis to every worker (`bot.redis_hub.RedisHub`); the composition root chooses.
 """
 
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -35,11 +37,16 @@ def channel_topic(channel: str) -> str:
     return f"channel:{channel}"
 
 
-class Hub:
-    """Fan-out of payloads to every subscriber of a topic (one process; Redis comes later)."""
+Resubscribed = Callable[[], Awaitable[None]]
+
+
+class Hub(ABC):
+    """Topics to local subscribers. Backends differ only in how a published payload reaches
+    `deliver` in every worker: directly (one process) or through Redis pub/sub (several)."""
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[Payload]]] = defaultdict(set)
+        self._resubscribed: list[Resubscribed] = []
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[asyncio.Queue[Payload]]:
@@ -56,9 +63,40 @@ class Hub:
     def detach(self, topic: str, queue: asyncio.Queue[Payload]) -> None:
         self._subscribers[topic].discard(queue)
 
+    @abstractmethod
     def publish(self, topic: str, payload: Payload) -> None:
+        """Hand `payload` to every subscriber of `topic` in every worker; never blocks."""
+
+    def deliver(self, topic: str, payload: Payload) -> None:
+        """Put `payload` in the queue of each subscriber of `topic` in this process."""
         for queue in list(self._subscribers.get(topic, ())):
             queue.put_nowait(payload)
+
+    def on_resubscribed(self, callback: Resubscribed) -> None:
+        """Call `callback` after updates may have been missed (the backend reconnected), so
+        clients can resume from the database."""
+        self._resubscribed.append(callback)
+
+    async def _notify_resubscribed(self) -> None:
+        for callback in self._resubscribed:
+            await callback()
+
+    async def start(self) -> None:  # noqa: B027 (optional hook: one process needs none)
+        """Begin fanning out (a no-op in one process)."""
+
+    async def close(self) -> None:  # noqa: B027 (optional hook: one process needs none)
+        """Stop fanning out and release connections (a no-op in one process)."""
+
+    async def status(self) -> str:
+        """ "ok" when updates fan out, else what is wrong; for /health."""
+        return "ok"
+
+
+class LocalHub(Hub):
+    """One process: a publish is delivered at once, to this process's subscribers."""
+
+    def publish(self, topic: str, payload: Payload) -> None:
+        self.deliver(topic, payload)
 
 
 @event.listens_for(Session, "after_flush")

@@ -1,4 +1,4 @@
-"""Typed, frozen settings read once from config.yml (and DATABASE_URL) at start-up."""
+"""Typed, frozen settings read once from config.yml (and DATABASE_URL, REDIS_URL) at start-up."""
 
 from __future__ import annotations
 
@@ -146,12 +146,24 @@ class TelegramSettings(_Frozen):
     webhook_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_/-]+$")] = "/webhooks/telegram"
 
 
+class RateSettings(_Frozen):
+    limit: Annotated[int, Field(ge=1)]
+    window_seconds: Annotated[float, Field(gt=0)]
+
+
+class NewConversationRateSettings(RateSettings):
+    # New widget conversations per client address; more get the rate_limited error.
+    limit: Annotated[int, Field(ge=1)] = 20
+    window_seconds: Annotated[float, Field(gt=0)] = 600.0
+
+
 class WidgetSettings(_Frozen):
     # Sites (scheme://host[:port]) allowed to open the widget's WebSocket besides our own pages.
     allowed_origins: tuple[str, ...] = ()
+    new_conversations: NewConversationRateSettings = NewConversationRateSettings()
 
 
-class MessageRateSettings(_Frozen):
+class MessageRateSettings(RateSettings):
     # Customer messages per sender (REST) or visitor (widget) in a sliding window; more get 429.
     # No person types this fast; load tests with many messages per sender may need more.
     limit: Annotated[int, Field(ge=1)] = 50
@@ -215,6 +227,9 @@ class Settings(_Frozen):
     actions: ActionsSettings = ActionsSettings()
     demo: DemoSettings = DemoSettings()
     database_url: str = DEFAULT_DATABASE_URL
+    # Several workers share live updates, rate limits and presence through Redis; None keeps
+    # them in this process (one worker).
+    redis_url: Annotated[str, Field(pattern=r"^(redis|rediss|unix)://")] | None = None
     base_dir: Path = Path()
 
     @model_validator(mode="after")
@@ -286,7 +301,7 @@ class Settings(_Frozen):
 
 
 def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings:
-    """Read and validate config.yml; DATABASE_URL in `environ` overrides the default database."""
+    """Read and validate config.yml; DATABASE_URL and REDIS_URL in `environ` override it."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -299,6 +314,8 @@ def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings
     data["base_dir"] = path.resolve().parent
     if environ and environ.get("DATABASE_URL"):
         data["database_url"] = environ["DATABASE_URL"]
+    if environ and environ.get("REDIS_URL"):
+        data["redis_url"] = environ["REDIS_URL"]
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

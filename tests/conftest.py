@@ -22,7 +22,7 @@ from nlu.encoder import SentenceEncoder, load_encoder
 from nlu.model import NLUModel
 from nlu.training_data import read_training_data
 from storage import migrate
-from tests.servers import HelplineServer, PostgresServer
+from tests.servers import HelplineServer, PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +67,16 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server for the run (no persistence); tests flush what they need empty."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 async def _fresh_postgres_url(server: PostgresServer) -> str:

@@ -1,5 +1,5 @@
-"""Real servers for the tests: a throw-away PostgreSQL cluster started from Debian's binaries,
-and `helpline serve` itself."""
+"""Real servers for the tests: a throw-away PostgreSQL cluster and a Redis server started from
+Debian's binaries, and `helpline serve` itself."""
 
 from __future__ import annotations
 
@@ -82,8 +82,11 @@ class PostgresServer:
 class HelplineServer:
     """A real `helpline serve` process on a free port, with its own config and database."""
 
-    def __init__(self, config: Path, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, config: Path, env: dict[str, str], log: Path, serve_args: Sequence[str] = ()
+    ) -> None:
         self.config, self.env, self.log = config, env, log
+        self.serve_args = list(serve_args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
@@ -114,6 +117,7 @@ class HelplineServer:
                     str(self.port),
                     "--config",
                     str(self.config),
+                    *self.serve_args,
                 ],
                 env=self.env,
                 stdout=output,
@@ -140,3 +144,64 @@ class HelplineServer:
         if self._process is not None:
             self._process.terminate()
             self._process.wait(timeout=30)
+
+
+class RedisServer:
+    """`redis-server` on a free loopback port without persistence; `stop` and `start` again keep
+    the port, so clients can reconnect to the same URL (an outage, then recovery)."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="helpline-redis-"))
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (make system-deps installs it)")
+        with (self.root / "log").open("a") as output:
+            self._process = subprocess.Popen(
+                [
+                    binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.root),
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise AssertionError(f"redis-server exited:\n{(self.root / 'log').read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not answer in 20 s")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=20)
+            self._process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -27,7 +27,7 @@ async def webhook(request: web.Request) -> web.Response:
     message_id = body.get("message_id")
     if message_id is not None and not isinstance(message_id, str | int):
         raise InvalidInput("`message_id`, when given, must be a string or a number")
-    wait = request.app[keys.MESSAGE_LIMIT].hit(f"rest:{sender}")
+    wait = await request.app[keys.MESSAGE_LIMIT].hit(f"rest:{sender}")
     if wait is not None:
         raise RateLimited(f"too many messages from this sender; try again in {wait} s", wait)
     inbound = InboundMessage(

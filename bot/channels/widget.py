@@ -53,10 +53,15 @@ class WidgetSession:
     """One socket: hello, messages and ratings in; acks, replies and live updates out."""
 
     def __init__(
-        self, components: Components, socket: web.WebSocketResponse, limiter: RateLimiter
+        self,
+        components: Components,
+        socket: web.WebSocketResponse,
+        limiter: RateLimiter,
+        address: str,
     ) -> None:
         self.components = components
         self.limiter = limiter
+        self.address = address  # the peer address, never X-Forwarded-For: a client chooses that
         self.socket = socket
         self.visitor = ""
         self.conversation_id: int | None = None
@@ -89,6 +94,8 @@ class WidgetSession:
             await self._dispatch(data, client_id)
         except json.JSONDecodeError:
             await self._error("invalid_input", "each frame must be valid JSON", None)
+        except RateLimited as exc:
+            await self._error(exc.code, exc.message, client_id, retry_after=exc.retry_after)
         except HelplineError as exc:
             await self._error(exc.code, exc.message, client_id)
 
@@ -131,9 +138,10 @@ class WidgetSession:
     async def _message(self, text: object, client_id: str | None) -> None:
         if not isinstance(text, str):
             raise InvalidInput("`text` must be a string")
-        wait = self.limiter.hit(f"web:{self.visitor}")
+        wait = await self.limiter.hit(f"web:{self.visitor}")
         if wait is not None:
             raise RateLimited(f"too many messages; try again in {wait} s", wait)
+        await self._limit_new_conversations()
         inbound = InboundMessage(CHANNEL, self.visitor, text, external_id=client_id)
         async with self.turn_lock:
             turn = await self.components.engine.handle(inbound)
@@ -143,6 +151,16 @@ class WidgetSession:
             )
             for reply in turn.replies:
                 await self._send_message(reply)
+
+    async def _limit_new_conversations(self) -> None:
+        """A message that would start a conversation counts against its address's limit."""
+        async with self.components.db.session() as session:
+            if await find_open_conversation(session, CHANNEL, self.visitor) is not None:
+                return
+        limit = self.components.limits.new_conversations
+        wait = await limit.hit(f"web:{self.address}")
+        if wait is not None:
+            raise RateLimited(f"too many new conversations; try again in {wait} s", wait)
 
     async def _rating(self, rating: object, comment: object) -> None:
         if comment is not None and not isinstance(comment, str):
@@ -213,10 +231,18 @@ class WidgetSession:
         if conversation_id is not None:
             hub.attach(conversation_topic(conversation_id), self.updates)
 
-    async def _error(self, code: str, message: str, client_id: str | None) -> None:
-        await self.socket.send_json(
-            {"type": "error", "code": code, "message": message, "client_id": client_id}
-        )
+    async def _error(
+        self, code: str, message: str, client_id: str | None, *, retry_after: int | None = None
+    ) -> None:
+        frame: dict[str, Any] = {
+            "type": "error",
+            "code": code,
+            "message": message,
+            "client_id": client_id,
+        }
+        if retry_after is not None:
+            frame["retry_after"] = retry_after
+        await self.socket.send_json(frame)
 
 
 def _public(data: dict[str, Any]) -> dict[str, Any]:
@@ -242,5 +268,6 @@ async def widget_socket(request: web.Request) -> web.WebSocketResponse:
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
     await socket.prepare(request)
     request.app[keys.SOCKETS].add(socket)
-    await WidgetSession(components, socket, request.app[keys.MESSAGE_LIMIT]).run()
+    limiter = request.app[keys.MESSAGE_LIMIT]
+    await WidgetSession(components, socket, limiter, request.remote or "unknown").run()
     return socket

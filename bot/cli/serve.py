@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from bot.cli import common
 from bot.cli.users import sync_config_queues
+from bot.logs import configure_logging
 from bot.settings import ConfigError
 from storage import migrate
 
 app = typer.Typer()
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 @app.command()
@@ -21,15 +27,23 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     config: common.ConfigOption = common.DEFAULT_CONFIG,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            envvar="HELPLINE_LOG_FORMAT",
+            help="text lines, or one JSON object per line (with request and conversation ids).",
+        ),
+    ] = LogFormat.text,
 ) -> None:
     """Serve the widget, the REST channel, the console and the reports."""
     from aiohttp import web  # noqa: PLC0415 (keeps the other commands quick to start)
 
     from bot.components import build_components  # noqa: PLC0415
     from bot.web.app import create_app  # noqa: PLC0415
+    from bot.web.request_ids import AccessLogger  # noqa: PLC0415
 
     settings = common.load(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(log_format.value)
     migrate.upgrade(settings.database_url)
     try:
         components = build_components(settings)
@@ -37,4 +51,6 @@ def serve(
         raise common.fail(str(exc)) from exc
     asyncio.run(sync_config_queues(components.db, settings))
     common.console.print(f"helpline serving on http://{host}:{port}")
-    web.run_app(create_app(components), host=host, port=port, print=None)
+    web.run_app(
+        create_app(components), host=host, port=port, print=None, access_log_class=AccessLogger
+    )

@@ -20,9 +20,8 @@ from bot.components import Components
 from bot.web import keys
 from bot.web.auth import Unauthenticated
 from bot.web.format import duration, percent
-from bot.web.ratelimit import RateLimiter
 from bot.web.render import render
-from bot.web.throttle import LoginThrottle
+from bot.web.request_ids import request_ids
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -97,13 +96,14 @@ def create_app(components: Components) -> web.Application:
         reports,
     )
 
-    app = web.Application(middlewares=[measured, errors], client_max_size=1024 * 1024)
+    middlewares = [request_ids, measured, errors]
+    app = web.Application(middlewares=middlewares, client_max_size=1024 * 1024)
     app[keys.COMPONENTS] = components
-    app[keys.LOGIN_THROTTLE] = LoginThrottle()
-    rate = components.settings.channels.message_rate
-    app[keys.MESSAGE_LIMIT] = RateLimiter(limit=rate.limit, window_s=rate.window_seconds)
+    app[keys.LOGIN_THROTTLE] = components.limits.logins
+    app[keys.MESSAGE_LIMIT] = components.limits.messages
     app[keys.SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(_close_sockets)
+    app.cleanup_ctx.append(_live_updates)
     app.cleanup_ctx.append(_periodic_work)
     env = aiohttp_jinja2.setup(
         app,
@@ -141,6 +141,16 @@ async def _periodic_work(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def _live_updates(app: web.Application) -> AsyncIterator[None]:
+    """Run the hub; when it may have missed updates (Redis came back), browsers reconnect and
+    resume from the database."""
+    hub = app[keys.COMPONENTS].hub
+    hub.on_resubscribed(lambda: _close_sockets(app))
+    await hub.start()
+    yield
+    await hub.close()
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -43,6 +43,9 @@ async def health(request: web.Request) -> web.Response:
             "nlu_model": components.nlu.metadata.get("trained_at"),
             "intents": len(components.nlu.intents),
             "kb_articles": len(components.kb.articles),
+            # Redis down leaves this worker serving (rate limits fail open, clients resume from
+            # the database), so it is reported here, not turned into an error status.
+            "redis": await components.hub.status() if components.settings.redis_url else "off",
         }
     )
 
@@ -79,7 +82,7 @@ async def login(request: web.Request) -> web.Response:
     throttle = request.app[keys.LOGIN_THROTTLE]
     # the peer address, never X-Forwarded-For: a client could choose that one
     attempt = (f"user:{_field(form, 'username').lower()}", f"ip:{request.remote}")
-    wait = throttle.retry_after(*attempt)
+    wait = await throttle.retry_after(*attempt)
     if wait is not None:
         response = _login_page(request, error=_locked(wait), status=429)
         response.headers["Retry-After"] = str(wait)
@@ -87,9 +90,9 @@ async def login(request: web.Request) -> web.Response:
     async with components.engine.unit_of_work() as session:
         user = await authenticate(session, _field(form, "username"), _field(form, "password"))
         if user is None:
-            throttle.failed(*attempt)
+            await throttle.failed(*attempt)
             return _login_page(request, error="Wrong username or password.", status=401)
-        throttle.succeeded(*attempt)
+        await throttle.succeeded(*attempt)
         token = await start_session(session, user)
         await set_agent_status(session, user, "online")
     target = _field(form, "next")

@@ -11,7 +11,7 @@ from actions.users import create_user
 from bot.components import Components
 from bot.web import keys
 from bot.web.app import create_app
-from bot.web.throttle import LOCKOUT_S, MAX_FAILURES, LoginThrottle
+from bot.web.throttle import LOCKOUT_S, MAX_FAILURES, MemoryLoginThrottle
 from tests.bot.conftest import PASSWORD, Client, login, submit_login
 
 ANONYMOUS, ADA, GRACE, SAM, ROOT = "anonymous", "ada", "grace", "sam", "root"
@@ -106,7 +106,7 @@ async def clocked(
 ) -> tuple[Client, list[float]]:
     now = [1000.0]
     app = create_app(components)
-    app[keys.LOGIN_THROTTLE] = LoginThrottle(clock=lambda: now[0])
+    app[keys.LOGIN_THROTTLE] = MemoryLoginThrottle(clock=lambda: now[0])
     return await aiohttp_client(app), now
 
 

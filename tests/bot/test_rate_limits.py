@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.components import Components
 from bot.web import keys
 from bot.web.app import create_app
-from bot.web.ratelimit import RateLimiter
+from bot.web.ratelimit import MemoryRateLimiter
 from storage.models import Message
 from tests.bot.conftest import Client
 
@@ -22,7 +22,7 @@ async def test_rest_sender_is_limited_and_recovers(
 ) -> None:
     now = [0.0]
     app = create_app(components)
-    app[keys.MESSAGE_LIMIT] = RateLimiter(limit=3, window_s=10, clock=lambda: now[0])
+    app[keys.MESSAGE_LIMIT] = MemoryRateLimiter(limit=3, window_s=10, clock=lambda: now[0])
     client = await aiohttp_client(app)
     for n in range(3):
         assert (
