@@ -132,17 +132,36 @@ async def add_message(
         message.sender_user = None  # known without asking the database
     else:
         await session.refresh(message, ["sender_user"])
+    _record_message(session, message)
+    return message, True
+
+
+async def add_system_messages(
+    session: AsyncSession, notes: list[tuple[Conversation, str]]
+) -> list[Message]:
+    """Store several system messages ("Ada joined the conversation.") with one flush."""
+    messages = [
+        Message(conversation_id=c.id, sender="system", text=text, sender_user=None)
+        for c, text in notes
+    ]
+    session.add_all(messages)
+    await session.flush()
+    for message in messages:
+        _record_message(session, message)
+    return messages
+
+
+def _record_message(session: AsyncSession, message: Message) -> None:
     record(
         session,
-        Actor(sender, sender_user_id),
+        Actor(message.sender, message.sender_user_id),
         "add_message",
         ("message", message.id),
-        event=f"message_from_{sender}",
-        conversation_id=conversation.id,
-        agent_id=sender_user_id,
+        event=f"message_from_{message.sender}",
+        conversation_id=message.conversation_id,
+        agent_id=message.sender_user_id,
         payload=_event_payload(message),
     )
-    return message, True
 
 
 async def set_conversation_status(

@@ -27,8 +27,9 @@ from bot.metrics import Metrics
 from bot.ordering import lock_conversation
 from bot.rasa.answer import apply_events, record_failure, replies
 from bot.rasa.client import ActionServer, ActionServerError
+from bot.rasa.local import run_helpline_action
 from bot.rasa.tracker import action_request
-from bot.settings import HANDOFF_ACTION, Settings
+from bot.settings import HANDOFF_ACTION, HELPLINE_ACTIONS, Settings
 from knowledge_base.answer import draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.model import NLUModel
@@ -179,10 +180,14 @@ class Engine:
         parse: Parse,
         turn: Turn,
     ) -> None:
-        """The intent's action: the engine's own now, the action server's after this commit."""
+        """The intent's action: helpline's own now, the action server's after this commit."""
         responses = self.settings.dialogue.responses
         if action == HANDOFF_ACTION:
             await self._handoff(session, conversation, parse.intent.name, turn, parse)
+        elif action in HELPLINE_ACTIONS:
+            outcome = await run_helpline_action(session, self.settings, conversation, action, parse)
+            for reply in outcome.replies:
+                await self._say(session, conversation, reply.text, turn, extras=reply.extras)
         elif not self.settings.actions.remote(action, responses):
             await self._say(session, conversation, responses[action.removeprefix("utter_")], turn)
         else:

@@ -178,6 +178,23 @@ class ChannelsSettings(_Frozen):
 
 ActionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 HANDOFF_ACTION = "action_handoff"  # the engine's own hand-off; utter_<response> says a response
+# helpline's actions (bot/rasa/handlers.py): the engine runs them itself, Rasa through
+# `helpline actions serve`.
+HELPLINE_ACTIONS = frozenset(
+    {
+        "action_create_ticket",
+        "action_order_status",
+        "action_record_csat",
+        "action_set_priority",
+        "action_add_tag",
+        "action_add_internal_note",
+        "action_assign",
+        "action_transfer",
+        "action_resolve",
+        "action_reopen",
+        "action_close",
+    }
+)
 
 
 class ActionsSettings(_Frozen):
@@ -191,7 +208,7 @@ class ActionsSettings(_Frozen):
 
     def remote(self, action: str, responses: dict[str, str]) -> bool:
         """Whether `action` runs on the action server rather than in the engine."""
-        if action == HANDOFF_ACTION:
+        if action == HANDOFF_ACTION or action in HELPLINE_ACTIONS:
             return False
         return not (action.startswith("utter_") and action.removeprefix("utter_") in responses)
 

@@ -115,6 +115,14 @@ def apply_events(
     )
 
 
+def record_slots(
+    session: AsyncSession, conversation: Conversation, action: str, slots: dict[str, Any]
+) -> None:
+    """Keep slots an action set (helpline's own actions set them without an action server)."""
+    for name, value in slots.items():
+        _record_slot(session, conversation, action, name, value)
+
+
 def _record_slot(
     session: AsyncSession, conversation: Conversation, action: str, name: str, value: Any
 ) -> None:

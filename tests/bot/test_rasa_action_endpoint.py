@@ -18,9 +18,16 @@ from bot.components import Components
 from bot.engine import Engine
 from bot.rasa.answer import replies
 from bot.rasa.client import ActionAnswer
-from bot.settings import ActionsSettings, ConfigError, load_settings
+from bot.rasa.handlers import HANDLERS
+from bot.settings import (
+    HANDOFF_ACTION,
+    HELPLINE_ACTIONS,
+    ActionsSettings,
+    ConfigError,
+    load_settings,
+)
 from bot.web.app import create_app
-from storage.models import Conversation, Event, Message, Ticket
+from storage.models import Conversation, Event, Message, Order, Ticket
 from tests.bot.conftest import Client
 from tests.bot.rasa_support import ROOT, ActionServerProcess
 from tests.servers import free_port
@@ -261,3 +268,39 @@ def test_responses_become_replies_as_rasas_channels_read_them() -> None:
         ("https://shop.example.com/map.png", {"image": "https://shop.example.com/map.png"}),
     ]
     assert shown.ignored == 2
+
+
+async def test_helplines_own_actions_run_in_the_engine_without_an_action_server(
+    aiohttp_client: AppClient, components: Components
+) -> None:
+    intents = {"order_status": "action_order_status", "rate": "action_record_csat"}
+    client = await _client(aiohttp_client, components, None, intents)
+    await _say(client, "/greet")
+    async with components.db.session() as session, session.begin():
+        conversation = await session.scalar(select(Conversation))
+        assert conversation is not None
+        mine = conversation.customer_id
+        session.add(Order(number="AF-104233", customer_id=mine, status="shipped", carrier="DHL"))
+
+    [found] = await _say(client, "where is my order AF-104233?")
+    [refused] = await _say(client, '/rate{"rating": "5"}')  # nobody asked for a rating yet
+
+    assert found["text"] == "Order AF-104233 is shipped with DHL."
+    assert refused["text"] == "this conversation is not waiting for a rating"
+    slots = [(e.payload["slot"], e.payload["value"]) for e in await _events(components, "slot_set")]
+    assert slots == [
+        ("order_number", "AF-104233"),
+        ("order_status", "shipped"),
+        ("helpline_error", "conflict"),
+    ]
+    async with components.db.session() as session:
+        said = select(Message.text).where(Message.sender == "customer").order_by(Message.id)
+        assert list(await session.scalars(said)) == [
+            "/greet",
+            "where is my order AF-104233?",
+            '/rate{"rating": "5"}',
+        ]
+
+
+def test_the_engine_and_the_action_endpoint_offer_the_same_helpline_actions() -> None:
+    assert set(HANDLERS) == {*HELPLINE_ACTIONS, HANDOFF_ACTION}
