@@ -45,22 +45,16 @@ class QueueSpec:
     sla: Mapping[str, Any] | None = field(default=None)  # routing.SlaPolicy.to_json()
 
 
-async def sync_queues(
-    session: AsyncSession, queues: Iterable[QueueSpec | tuple[str, tuple[str, ...]]]
-) -> None:
-    """Make the queues table match config.yml (queues are never deleted). A (name, skills) pair
-    keeps the queue's other settings as they are."""
-    for item in queues:
-        spec = item if isinstance(item, QueueSpec) else None
-        name, skills = (item.name, item.skills) if isinstance(item, QueueSpec) else item
-        queue = await session.scalar(select(Queue).where(Queue.name == name))
+async def sync_queues(session: AsyncSession, queues: Iterable[QueueSpec]) -> None:
+    """Make the queues table match config.yml (queues are never deleted)."""
+    for spec in queues:
+        queue = await session.scalar(select(Queue).where(Queue.name == spec.name))
         if queue is None:
-            queue = Queue(name=name, skills=list(skills))
+            queue = Queue(name=spec.name, skills=list(spec.skills))
             session.add(queue)
-        elif list(queue.skills) != list(skills):
-            queue.skills = list(skills)
-        if spec is not None:
-            _apply(queue, spec)
+        elif list(queue.skills) != list(spec.skills):
+            queue.skills = list(spec.skills)
+        _apply(queue, spec)
 
 
 def _apply(queue: Queue, spec: QueueSpec) -> None:

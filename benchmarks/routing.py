@@ -1,7 +1,7 @@
 """Concurrent ticket assignment on PostgreSQL: N workers claim waiting tickets at once.
 
     DATABASE_URL=postgresql+asyncpg://user@host/db python benchmarks/routing.py --json
-        [--workers 4] [--tickets 2000] [--agents 20] [--batch 1] [--processes] [--keep]
+        [--workers 4] [--tickets 2000] [--agents 20] [--batch 50] [--processes] [--keep]
 
 The run happens in a scratch database created next to the one DATABASE_URL names (and dropped
 afterwards unless --keep), migrated with helpline's own migrations. Every agent is online in one
@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actions.assignment import LOAD, claim
-from actions.users import sync_queues
+from actions.users import QueueSpec, sync_queues
 from storage import migrate
 from storage.database import Database
 from storage.models import (
@@ -56,7 +56,7 @@ async def seed(db: Database, tickets: int, agents: int) -> None:
     now = utcnow()
     capacity = -(-tickets // agents)
     async with db.session() as session, session.begin():
-        await sync_queues(session, [("billing", ("billing",))])
+        await sync_queues(session, [QueueSpec("billing", ("billing",))])
         queue = await session.scalar(select(Queue.id).where(Queue.name == "billing"))
         await session.execute(
             insert(User),
@@ -247,7 +247,9 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--agents", type=int, default=20)
-    parser.add_argument("--batch", type=int, default=1, help="tickets claimed per transaction")
+    parser.add_argument(
+        "--batch", type=int, default=50, help="tickets claimed per transaction (a drain's window)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
         "--processes", action="store_true", help="one OS process per worker (default: tasks)"

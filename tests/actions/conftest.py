@@ -25,7 +25,7 @@ from storage.models import Base
 from tests.servers import PostgresServer
 
 T = TypeVar("T")
-QUEUES = [("billing", ("billing",)), ("general", ())]
+QUEUES = [users.QueueSpec("billing", ("billing",)), users.QueueSpec("general")]
 # Argon2 with its cheapest parameters: the tests create many users, and the production cost
 # (about 0.2 s a hash here) would dominate their run time. test_users checks the real hasher.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

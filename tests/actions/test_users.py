@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from actions import users
 from actions.errors import Conflict, InvalidInput
-from actions.users import create_user, sync_queues, verify_password
+from actions.users import QueueSpec, create_user, sync_queues, verify_password
 from storage.database import Database
 from storage.models import Queue, User
 from tests.actions.support import PASSWORD, count_rows, read_audit, table_sizes
@@ -122,10 +122,16 @@ def test_the_same_password_hashes_differently_each_time() -> None:
 
 async def test_sync_queues_adds_updates_and_never_deletes(db: Database) -> None:
     async with db.session() as session, session.begin():
-        await sync_queues(session, [("billing", ("billing", "refunds")), ("tech", ("it",))])
+        await sync_queues(
+            session, [QueueSpec("billing", ("billing", "refunds")), QueueSpec("tech", ("it",))]
+        )
     async with db.session() as session, session.begin():
-        await sync_queues(session, [("tech", ("it",))])
+        await sync_queues(session, [QueueSpec("tech", ("it",), strategy="round_robin")])
 
     async with db.session() as session:
-        queues = {q.name: q.skills for q in await session.scalars(select(Queue))}
-    assert queues == {"billing": ["billing", "refunds"], "general": [], "tech": ["it"]}
+        queues = {q.name: (q.skills, q.strategy) for q in await session.scalars(select(Queue))}
+    assert queues == {
+        "billing": (["billing", "refunds"], "least_busy"),
+        "general": ([], "least_busy"),
+        "tech": (["it"], "round_robin"),
+    }
