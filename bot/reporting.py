@@ -25,7 +25,7 @@ from bot.report_store import (
     to_row,
 )
 from bot.views import iso
-from bot.web.charts import bar_chart
+from bot.web.charts import bar_chart, line_chart
 from scoring import Report, ReportFilter, build_report
 from scoring.dashboard import dashboard, sums_in_memory
 from scoring.facts import conversation_facts, facts_by_conversation
@@ -198,12 +198,35 @@ def _blank(value: float | int | None) -> str:
 
 
 def charts(data: dict[str, Any]) -> dict[str, str]:
+    """The page's and the HTML report's inline SVG charts, trends included."""
+    trend = data["trends"]
+    labels = trend["labels"]
     return {
         "csat_by_agent": bar_chart(
             "CSAT by agent", [(r["name"], r["csat"]) for r in data["agents"]], "%", maximum=100
         ),
         "tickets_by_queue": bar_chart(
             "Tickets handled by queue", [(r["name"], r["tickets_handled"]) for r in data["queues"]]
+        ),
+        "trend_satisfaction": line_chart(
+            f"CSAT and predicted satisfaction per {trend['step']}",
+            labels,
+            {"CSAT": trend["csat"], "Predicted": trend["predicted"]},
+            "%",
+            maximum=100,
+        ),
+        "trend_service": line_chart(
+            f"SLA met and containment per {trend['step']}",
+            labels,
+            {"SLA met": trend["sla_met"], "Containment": trend["containment"]},
+            "%",
+            maximum=100,
+        ),
+        "trend_intents": line_chart(
+            f"Conversations by intent per {trend['step']}", labels, trend["volume_by_intent"]
+        ),
+        "trend_channels": line_chart(
+            f"Conversations by channel per {trend['step']}", labels, trend["volume_by_channel"]
         ),
     }
 

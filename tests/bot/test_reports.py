@@ -160,3 +160,16 @@ async def test_intent_filter_on_the_dashboard_drill_down_and_csv(
         csv.DictReader(io.StringIO(await (await client.get("/reports/export.csv")).text()))
     )
     assert len(everything) == 2
+
+
+async def test_trend_charts_are_inline_svg(client: Client, users: dict[str, int]) -> None:
+    await _rated_billing_conversation(client, "4")
+    await login(client, "sam")
+    page = await (await client.get("/reports?period=7d")).text()
+    trends = page[page.index('data-testid="report-trends"') :]
+    for chart in ("trend-satisfaction", "trend-service", "trend-intents", "trend-channels"):
+        figure = trends[trends.index(f'data-testid="chart-{chart}"') :]
+        assert figure.index("<svg") < figure.index("</figure>"), chart
+    assert "per day" in trends and "shipping_info" in trends
+    assert 'data-testid="report-sla-met">100%' in page
+    assert "src=" not in trends
