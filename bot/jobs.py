@@ -15,6 +15,7 @@ from bot.report_store import refresh
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+REPORT_BATCH = 20_000  # conversations folded per round at most: a backlog takes several rounds
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ async def tick(engine: Engine) -> Tick:
             session, now, engine.settings.routing.close_resolved_after_days
         )
     async with engine.db.session() as session, session.begin():
-        reports = await refresh(session)
+        reports = await refresh(session, REPORT_BATCH)
     done = Tick(len(sla.escalated), len(sla.breached), len(assigned), len(closed), reports)
     engine.metrics.sla_escalations.inc(done.escalated)
     engine.metrics.sla_breaches.inc(done.breached)

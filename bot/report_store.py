@@ -68,10 +68,14 @@ def micro(probability: float) -> int:
     return round(probability * 1_000_000)
 
 
-async def refresh(session: AsyncSession, max_conversations: int | None = None) -> int:
+async def refresh(
+    session: AsyncSession, max_conversations: int | None = None, *, wait: bool = True
+) -> int:
     """Recompute the dirty conversations (up to `max_conversations`) and their days' rollups,
-    in the caller's transaction; returns how many conversations were recomputed."""
-    await _lock(session)
+    in the caller's transaction; returns how many conversations were recomputed. With `wait`
+    False it returns 0 at once while another refresh runs (pages then read what is stored)."""
+    if not await _lock(session, wait=wait):
+        return 0
     model = await stored_model(session)
     done = 0
     while max_conversations is None or done < max_conversations:
@@ -89,9 +93,21 @@ async def refresh(session: AsyncSession, max_conversations: int | None = None) -
     return done
 
 
-async def _lock(session: AsyncSession) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+async def mark_all_dirty(session: AsyncSession) -> None:
+    """Have the next refresh fold every conversation in the event log again."""
+    everyone = select(Event.conversation_id).where(Event.conversation_id.isnot(None)).distinct()
+    await session.execute(insert(ReportDirty).from_select(["conversation_id"], everyone))
+
+
+async def _lock(session: AsyncSession, *, wait: bool) -> bool:
+    """One refresh at a time across workers (PostgreSQL; SQLite serialises writers itself)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        return True
+    got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    return bool(got)
 
 
 async def _recompute(

@@ -85,7 +85,7 @@ async def load_report(session: AsyncSession, chosen: ReportFilter) -> tuple[Repo
 
 async def catch_up(session: AsyncSession) -> None:
     """Fold what changed since the last refresh, so a page shows every event it can."""
-    await refresh(session, REFRESH_ON_READ)
+    await refresh(session, REFRESH_ON_READ, wait=False)
     await session.commit()
 
 

@@ -13,6 +13,7 @@ import typer
 
 from actions.errors import InvalidInput
 from bot.cli import common
+from bot.report_store import mark_all_dirty, refresh
 from bot.reporting import (
     charts,
     conversation_csv,
@@ -37,16 +38,22 @@ def report(
     out: Annotated[
         Path | None, typer.Option(help="File to write (default: standard output).")
     ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Fold every conversation's events again first (after an upgrade)."
+        ),
+    ] = False,
     config: common.ConfigOption = common.DEFAULT_CONFIG,
 ) -> None:
     """Write the quality report: a self-contained HTML page with charts, a CSV with one row per
-    conversation, or JSON."""
+    conversation, or JSON. Conversations changed since the last refresh are folded first."""
     settings = common.load(config)
     try:
         chosen = ReportFilter(since=parse_period(since))
     except InvalidInput as exc:
         raise common.fail(exc.message, 2) from exc
-    text = write_report(settings, chosen, output_format, since)
+    text = write_report(settings, chosen, output_format, since, rebuild=rebuild)
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -54,16 +61,24 @@ def report(
         common.console.print(f"wrote {output_format} report to {out}")
 
 
-def write_report(settings: Settings, chosen: ReportFilter, output_format: str, since: str) -> str:
+def write_report(
+    settings: Settings, chosen: ReportFilter, output_format: str, since: str, *, rebuild: bool
+) -> str:
     """The command's work once its options are read: migrate, refresh, read, render."""
     migrate.upgrade(settings.database_url)
-    return asyncio.run(_render(settings, chosen, output_format, since))
+    return asyncio.run(_render(settings, chosen, output_format, since, rebuild=rebuild))
 
 
-async def _render(settings: Settings, chosen: ReportFilter, output_format: str, since: str) -> str:
+async def _render(
+    settings: Settings, chosen: ReportFilter, output_format: str, since: str, *, rebuild: bool
+) -> str:
     db = Database(settings.database_url)
     try:
         async with db.session() as session:
+            async with session.begin():
+                if rebuild:
+                    await mark_all_dirty(session)
+                await refresh(session)
             if output_format == "csv":
                 rows, _ = await load_conversations(session, chosen, limit=None)
                 return conversation_csv(rows)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.report_store import refresh, stored_model
+from bot.report_store import mark_all_dirty, refresh, stored_model
 from bot.reporting import dashboard_from_events, load_conversations, load_dashboard
 from scoring.conversations import ReportFilter
 from scoring.quality import EventRecord
@@ -141,3 +141,25 @@ async def test_a_refitted_model_repredicts_every_conversation(db: Database) -> N
     stored, folded = await both(db, ReportFilter())
     assert stored == folded
     assert stored["model"]["learned_from"] == 40
+
+
+async def test_rebuild_folds_everything_again_to_the_same_figures(db: Database) -> None:
+    await write(db, events())
+    before = await assert_rollups_equal_the_fold(db)
+    async with db.session() as session, session.begin():
+        await mark_all_dirty(session)
+        assert await refresh(session) == 4
+    assert await assert_rollups_equal_the_fold(db) == before
+
+
+async def test_a_page_does_not_wait_for_a_running_refresh(db: Database, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers itself; the advisory lock is PostgreSQL's")
+    await write(db, events())
+    async with db.session() as busy, busy.begin():
+        assert await refresh(busy) == 4  # holds the lock until this transaction ends
+        await write(db, late_story().events)
+        async with db.session() as page, page.begin():
+            assert await refresh(page, wait=False) == 0
+    async with db.session() as page, page.begin():
+        assert await refresh(page, wait=False) == 1
