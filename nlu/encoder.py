@@ -40,6 +40,18 @@ class SentenceEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+def set_threads(threads: int) -> None:
+    """Use `threads` CPU threads for encoding in this process (0 keeps torch's default, one per
+    core). On a small machine one thread leaves a core to the rest of the server, and avoids
+    the threads' spinning against each other when other processes keep the cores busy."""
+    if threads < 0:
+        raise ValueError(f"encoder threads must be 0 or more, not {threads}")
+    if threads > 0:
+        import torch  # noqa: PLC0415 (heavy import)
+
+        torch.set_num_threads(threads)
+
+
 def model_path(name: str) -> Path:
     """The model folder: `name` itself, or the `model` folder of the package named `name`."""
     candidate = Path(name)

@@ -158,15 +158,33 @@ class NLUModel:
 
     def parse_many(self, texts: list[str]) -> list[Parse]:
         """Parse a batch of messages with one encoder call."""
-        free = [t for t in texts if _TRIGGER.match(t) is None]
-        scores = self._scorer.score(self._encoder.encode(free), free) if free else None
+        free = self.to_encode(texts)
+        return self.parse_encoded(texts, self._encoder.encode(free) if free else None)
+
+    @property
+    def encoder(self) -> Encoder:
+        return self._encoder
+
+    @staticmethod
+    def to_encode(texts: list[str]) -> list[str]:
+        """The texts whose vectors `parse_encoded` needs: all but direct intent triggers."""
+        return [t for t in texts if _TRIGGER.match(t) is None]
+
+    def parse_encoded(self, texts: list[str], vectors: Vectors | None) -> list[Parse]:
+        """Parse messages whose vectors were encoded elsewhere (one row per `to_encode(texts)`
+        text, in order; None when there is none), e.g. by a batcher shared with other callers."""
+        free = self.to_encode(texts)
+        if free and (vectors is None or len(vectors) != len(free)):
+            rows = 0 if vectors is None else len(vectors)
+            raise ValueError(f"{len(free)} texts need vectors, but {rows} rows were given")
+        scores = self._scorer.score(vectors, free) if free and vectors is not None else None
         results, row = [], 0
         for text in texts:
             trigger = _TRIGGER.match(text)
             if trigger is not None:
                 results.append(self._triggered(text, trigger))
                 continue
-            assert scores is not None  # every free text was encoded above
+            assert scores is not None  # every free text has its row (checked above)
             results.append(self._classified(text, scores[0][row], float(scores[1][row])))
             row += 1
         return results

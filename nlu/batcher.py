@@ -1,0 +1,115 @@
+"""Micro-batching for the sentence encoder: concurrent callers share one `encode(list)` call.
+
+Encoding one text at a time wastes most of the encoder's work on per-call overhead; a batch of
+twenty short messages costs little more than two single ones. The batcher collects the texts
+that arrive within `max_wait_seconds` of the first one (and all that arrive while a batch is
+being encoded), up to `max_batch` texts, encodes them in one call on its own worker thread and
+hands each caller its rows. One batch runs at a time, so the encoder's CPU threads are never
+shared between two batches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from nlu.encoder import Encoder, Vectors
+from nlu.model import NLUModel
+from nlu.parse import Parse
+
+MAX_BATCH = 64  # texts per encoder call (sentence-transformers' own batch size)
+MAX_WAIT_SECONDS = 0.003  # how long the first text of an idle batcher waits for company
+
+
+@dataclass
+class _Request:
+    texts: list[str]
+    future: asyncio.Future[Vectors]
+
+
+class EncoderBatcher:
+    """`await encode(texts)` from any number of tasks; the vectors are the encoder's own
+    (within float tolerance: a padded batch gives the same embedding as a single text)."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        max_batch: int = MAX_BATCH,
+        max_wait_seconds: float = MAX_WAIT_SECONDS,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, not {max_batch}")
+        if max_wait_seconds < 0:
+            raise ValueError(f"max_wait_seconds must not be negative, not {max_wait_seconds}")
+        self.encoder = encoder
+        self.name = encoder.name
+        self.max_batch = max_batch
+        self.max_wait_seconds = max_wait_seconds
+        self._pending: deque[_Request] = deque()
+        self._runner: asyncio.Task[None] | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
+
+    async def encode(self, texts: list[str]) -> Vectors:
+        """One L2-normalised row per text, encoded together with other callers' texts."""
+        if not texts:
+            raise ValueError("encode needs at least one text")
+        loop = asyncio.get_running_loop()
+        request = _Request(list(texts), loop.create_future())
+        self._pending.append(request)
+        if self._runner is None or self._runner.done():
+            self._runner = loop.create_task(self._run())
+        return await request.future
+
+    def close(self) -> None:
+        """Stop the worker thread once the batch being encoded (if any) is done."""
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self) -> None:
+        """Encode batches while requests are waiting; the first waits a moment for company."""
+        if len(self._pending) < self.max_batch and self.max_wait_seconds > 0:
+            await asyncio.sleep(self.max_wait_seconds)
+        while self._pending:
+            await self._encode_batch(self._next_batch())
+
+    def _next_batch(self) -> list[_Request]:
+        """Waiting requests in arrival order, up to max_batch texts (a larger request alone)."""
+        batch = [self._pending.popleft()]
+        size = len(batch[0].texts)
+        while self._pending and size + len(self._pending[0].texts) <= self.max_batch:
+            request = self._pending.popleft()
+            batch.append(request)
+            size += len(request.texts)
+        return [r for r in batch if not r.future.done()]  # a cancelled caller needs nothing
+
+    async def _encode_batch(self, batch: list[_Request]) -> None:
+        if not batch:
+            return
+        texts = [text for request in batch for text in request.texts]
+        loop = asyncio.get_running_loop()
+        try:
+            vectors = await loop.run_in_executor(self._thread, self.encoder.encode, texts)
+        except Exception as error:  # every caller of the batch gets the encoder's error
+            for request in batch:
+                if not request.future.done():
+                    request.future.set_exception(error)
+            return
+        start = 0
+        for request in batch:
+            rows = np.asarray(vectors[start : start + len(request.texts)])
+            start += len(request.texts)
+            if not request.future.done():
+                request.future.set_result(rows)
+
+
+async def parse_batched(
+    model: NLUModel, text: str, batcher: EncoderBatcher
+) -> tuple[Parse, Vectors | None]:
+    """Parse one message with its vector from the batcher; also that vector (None for a direct
+    intent trigger, which is not encoded) so the knowledge base need not encode the text again."""
+    free = model.to_encode([text])
+    vectors = await batcher.encode(free) if free else None
+    parses = await asyncio.to_thread(model.parse_encoded, [text], vectors)
+    return parses[0], None if vectors is None else vectors[0]
