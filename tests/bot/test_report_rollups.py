@@ -4,18 +4,22 @@ that starts inside a day, and after the satisfaction model is fitted again."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.report_store import mark_all_dirty, refresh, stored_model
 from bot.reporting import dashboard_from_events, load_conversations, load_dashboard
 from scoring.conversations import ReportFilter
 from scoring.quality import EventRecord
+from storage import migrate
 from storage.database import Database
 from storage.models import (
     Conversation,
@@ -163,3 +167,21 @@ async def test_a_page_does_not_wait_for_a_running_refresh(db: Database, database
             assert await refresh(page, wait=False) == 0
     async with db.session() as page, page.begin():
         assert await refresh(page, wait=False) == 1
+
+
+async def test_upgrading_an_existing_log_marks_every_conversation(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await migrate.upgrade_async(url, "0004")  # before the report tables and their trigger
+    database = Database(url)
+    try:
+        await write(database, events())
+        await migrate.upgrade_async(url)
+        stored, folded = await both(database, ReportFilter())
+        assert stored == folded and stored["summary"]["conversations"] == 4
+        await asyncio.to_thread(command.downgrade, migrate.alembic_config(url), "0004")
+        async with database.engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert not {t for t in tables if t.startswith("report_")}
+        await write(database, late_story().events)  # no trigger left to write to a dropped table
+    finally:
+        await database.dispose()
