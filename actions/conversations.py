@@ -114,6 +114,7 @@ async def add_message(
         entities=notes.get("entities"),
         sentiment=notes.get("sentiment"),
         extras=extras,
+        attachments=[],  # known empty: reading it later needs no query
     )
     if external_id is None:  # nothing to collide with: no savepoint needed
         session.add(message)

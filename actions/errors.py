@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HelplineError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.details = details or {}  # machine-readable facts beside the message (e.g. limits)
         if code is not None:
             self.code = code
         if status is not None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actions.attachments import ReceivedFile, attach_files
 from actions.conversations import (
     add_message,
     get_conversation,
@@ -36,11 +37,13 @@ from nlu.model import NLUModel
 from nlu.parse import Parse
 from routing import TicketFacts, choose_queue, priority_for, route_queue
 from storage.database import Database
+from storage.files import FileStore
 from storage.models import Conversation, Message
 
 MAX_MESSAGE_CHARS = 4000
 CHITCHAT = ("greet", "goodbye", "thank_you")
 UNCLEAR_BEFORE_HANDOFF = 2
+ATTACHMENT_REPLY = "Thanks, I've got your file. Tell me what it is about, or ask for a person."
 ACTION_FAILED = "Sorry, I can't do that right now."  # when config.yml has no action_failed
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,10 @@ class InboundMessage:
     text: str
     external_id: str | None = None
     display_name: str | None = None
+    # Files kept in the store that come with the message; `text` may then be empty (no caption).
+    attachments: tuple[ReceivedFile, ...] = ()
+    # Files the customer sent that were not accepted, each said in words ("photo.png: too large").
+    refused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,8 @@ class Engine:
         self.nlu = nlu
         self.kb = kb
         self.hub = hub
+        # Where the files customers send are kept (channels write there before `handle`).
+        self.files = FileStore(settings.resolve(settings.attachments.directory))
         self._queues = settings.queue_for_intent()
         actions = settings.actions
         self.action_server = (
@@ -115,10 +124,15 @@ class Engine:
         return unit_of_work(self.db, self.hub, self.settings.csat.question)
 
     async def handle(self, inbound: InboundMessage) -> Turn:
-        """Store the message, decide the turn and store the replies, all in one transaction."""
-        text = validate_text(inbound.text)
-        with self.metrics.nlu_seconds.time():
-            parse = await asyncio.to_thread(self.nlu.parse, text)
+        """Store the message, decide the turn and store the replies, all in one transaction.
+        Files without a caption are not parsed: their names say nothing about an intent."""
+        caption = inbound.text.strip()
+        if caption or not (inbound.attachments or inbound.refused):
+            caption = validate_text(inbound.text)
+        parse = None
+        if caption:
+            with self.metrics.nlu_seconds.time():
+                parse = await asyncio.to_thread(self.nlu.parse, caption)
         self.metrics.messages.labels(inbound.channel).inc()
         async with self.unit_of_work() as session:
             await lock_conversation(session, inbound.channel, inbound.sender)
@@ -130,12 +144,14 @@ class Engine:
                 session,
                 conversation,
                 "customer",
-                text,
+                _stored_text(caption, inbound),
                 external_id=inbound.external_id,
-                annotations=_annotations(parse),
+                annotations=_annotations(parse) if parse else None,
             )
             if not new:
                 return await self._replayed(session, conversation, message)
+            if inbound.attachments:
+                await attach_files(session, conversation, message, inbound.attachments)
             turn = Turn(conversation.id, message)
             await self._decide(session, conversation, parse, turn)
         if turn.pending_action is not None:
@@ -146,7 +162,7 @@ class Engine:
         self,
         session: AsyncSession,
         conversation: Conversation,
-        parse: Parse,
+        parse: Parse | None,
         turn: Turn,
     ) -> None:
         reopen_days = self.settings.routing.reopen_within_days
@@ -154,11 +170,16 @@ class Engine:
             await customer_wrote(session, conversation, reopen_within_days=reopen_days)
             return  # a person has the conversation: the bot stays silent and relays
         if conversation.status == "awaiting_rating":
-            if await self._rated_by_text(session, conversation, parse.text, turn):
+            if parse and await self._rated_by_text(session, conversation, parse.text, turn):
                 return
             if await customer_wrote(session, conversation, reopen_within_days=reopen_days):
                 return  # the ticket is reopened: a person answers
             await set_conversation_status(session, conversation, "bot", BOT)
+        if parse is None:  # files alone: thank for them; a refusal is told by the channel
+            if turn.message.attachments:
+                reply = self.settings.dialogue.responses.get("attachment", ATTACHMENT_REPLY)
+                await self._say(session, conversation, reply, turn)
+            return
         intent = parse.intent.name
         action = self.settings.actions.intents.get(intent)
         if action is not None:
@@ -337,6 +358,12 @@ class Engine:
             if reply.sender == "bot":
                 replies.append(reply)
         return Turn(conversation.id, message, replies, duplicate=True)
+
+
+def _stored_text(caption: str, inbound: InboundMessage) -> str:
+    """The caption, else the files' names; then what was refused."""
+    names = ", ".join(f.filename for f in inbound.attachments)
+    return "\n".join(part for part in (caption or names, *inbound.refused) if part)
 
 
 def _annotations(parse: Parse) -> dict[str, Any]:

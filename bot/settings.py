@@ -170,6 +170,13 @@ class MessageRateSettings(RateSettings):
     window_seconds: Annotated[float, Field(gt=0)] = 10.0
 
 
+class AttachmentsSettings(_Frozen):
+    # Where the files customers send are kept, named by their SHA-256 (relative to config.yml).
+    directory: Path = Path(".helpline/attachments")
+    # The largest file accepted, in bytes; larger uploads get 413 and nothing is kept.
+    max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
+
+
 class ChannelsSettings(_Frozen):
     widget: WidgetSettings = WidgetSettings()
     telegram: TelegramSettings = TelegramSettings()
@@ -241,6 +248,7 @@ class Settings(_Frozen):
     queues: tuple[QueueSettings, ...] = Field(min_length=1)
     csat: CsatSettings
     channels: ChannelsSettings = ChannelsSettings()
+    attachments: AttachmentsSettings = AttachmentsSettings()
     actions: ActionsSettings = ActionsSettings()
     demo: DemoSettings = DemoSettings()
     database_url: str = DEFAULT_DATABASE_URL

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from storage.models import Message, Ticket
+from storage.models import Attachment, Message, Ticket
 
 
 def iso(value: datetime | None) -> str | None:
@@ -23,6 +23,7 @@ def message_json(message: Message, *, with_nlu: bool) -> dict[str, Any]:
         "created_at": iso(message.created_at),
         "citations": extras.get("citations", []),
         "buttons": extras.get("buttons", []),
+        "attachments": [attachment_json(a) for a in message.attachments],
     }
     if with_nlu:
         data["nlu"] = (
@@ -36,6 +37,17 @@ def message_json(message: Message, *, with_nlu: bool) -> dict[str, Any]:
             else None
         )
     return data
+
+
+def attachment_json(attachment: Attachment) -> dict[str, Any]:
+    """A file of a message; `url` serves it to staff (the widget adds the visitor's key)."""
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": f"/attachments/{attachment.id}",
+    }
 
 
 def ticket_json(ticket: Ticket) -> dict[str, Any]:

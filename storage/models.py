@@ -174,6 +174,7 @@ class Message(Base):
     extras: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # citations, buttons
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sender_user: Mapped[User | None] = relationship(lazy="joined")
+    attachments: Mapped[list[Attachment]] = relationship(lazy="selectin", order_by="Attachment.id")
 
 
 class Ticket(Base):
@@ -263,6 +264,21 @@ class AuditLog(Base):
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[int] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attachment(Base):
+    """A file sent with a message; its bytes are in the file store under `storage_key`."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))  # sanitised; never a path
+    content_type: Mapped[str] = mapped_column(String(64))  # sniffed from the bytes
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_key: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

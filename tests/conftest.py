@@ -112,6 +112,15 @@ def settings_for(base: Settings, database_url: str, model_dir: Path) -> Settings
     return base.model_copy(update={"database_url": database_url, "nlu": nlu})
 
 
+def with_attachments_in(
+    settings: Settings, directory: Path, max_bytes: int | None = None
+) -> Settings:
+    limits = {"directory": directory, "max_bytes": max_bytes or settings.attachments.max_bytes}
+    return settings.model_copy(
+        update={"attachments": settings.attachments.model_copy(update=limits)}
+    )
+
+
 @pytest.fixture
 async def components(
     base_settings: Settings,
@@ -119,11 +128,15 @@ async def components(
     demo_model_dir: Path,
     demo_nlu: NLUModel,
     demo_kb: KnowledgeBaseIndex,
+    tmp_path: Path,
 ) -> AsyncIterator[Components]:
-    """Everything the app needs, on a fresh SQLite database, with the queues synced."""
+    """Everything the app needs, on a fresh SQLite database, with the queues synced; files
+    customers send are kept under the test's temporary folder."""
     from actions.users import sync_queues  # noqa: PLC0415
 
-    settings = settings_for(base_settings, sqlite_url, demo_model_dir)
+    settings = with_attachments_in(
+        settings_for(base_settings, sqlite_url, demo_model_dir), tmp_path / "attachments"
+    )
     built = wire(settings, demo_nlu, demo_kb, b"test-secret")
     async with built.db.session() as session, session.begin():
         await sync_queues(session, settings.queue_specs())

@@ -49,6 +49,20 @@ def _signature(secret: bytes, visitor: str) -> str:
     return hmac.new(secret, visitor.encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def sign_attachment(secret: bytes, visitor: str, attachment_id: int) -> str:
+    """The key that lets this visitor's browser load one file of their conversation."""
+    return _signature(secret, f"attachment:{attachment_id}:{visitor}")
+
+
+def with_visitor_keys(secret: bytes, visitor: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A message as this visitor's widget gets it: its files' links carry the visitor's key."""
+    attachments = [
+        {**a, "url": f"{a['url']}?key={sign_attachment(secret, visitor, a['id'])}"}
+        for a in data.get("attachments", [])
+    ]
+    return {**data, "attachments": attachments}
+
+
 class WidgetSession:
     """One socket: hello, messages and ratings in; acks, replies and live updates out."""
 
@@ -211,7 +225,7 @@ class WidgetSession:
             await self.socket.send_json({"type": "csat_request", "question": update["question"]})
 
     async def _send_message(self, message: Message | dict[str, Any]) -> None:
-        data = self._seen(message) if isinstance(message, Message) else _public(message)
+        data = self._seen(message) if isinstance(message, Message) else self._keyed(message)
         if isinstance(message, Message) and _is_survey(message):
             return  # the survey travels as csat_request, published after the commit
         if data["id"] in self.sent:
@@ -220,7 +234,10 @@ class WidgetSession:
         await self.socket.send_json({"type": "message", "message": data})
 
     def _seen(self, message: Message) -> dict[str, Any]:
-        return message_json(message, with_nlu=False)
+        return self._keyed(message_json(message, with_nlu=False))
+
+    def _keyed(self, data: dict[str, Any]) -> dict[str, Any]:
+        return with_visitor_keys(self.components.secret, self.visitor, _public(data))
 
     def _follow(self, conversation_id: int | None) -> None:
         """Listen to the live updates of this conversation (and stop listening to the last one)."""

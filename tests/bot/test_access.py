@@ -7,11 +7,14 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import pytest
 
+from actions.attachments import attach_files, receive_file
+from actions.conversations import get_conversation, transcript
 from actions.users import create_user
 from bot.components import Components
 from bot.web import keys
 from bot.web.app import create_app
 from bot.web.throttle import LOCKOUT_S, MAX_FAILURES, MemoryLoginThrottle
+from tests.actions.test_attachments import PNG, chunks
 from tests.bot.conftest import PASSWORD, Client, login, submit_login
 
 ANONYMOUS, ADA, GRACE, SAM, ROOT = "anonymous", "ada", "grace", "sam", "root"
@@ -19,6 +22,7 @@ READS = [
     # path template, who gets 200 (everyone else: 401 when anonymous, 403 when logged in)
     ("/api/console/tickets/{ticket}", {ADA, SAM, ROOT}),
     ("/api/console/conversations/{conversation}", {ADA, SAM, ROOT}),
+    ("/attachments/{attachment}", {ADA, SAM, ROOT}),
     ("/api/console/tickets?view=all", {ADA, GRACE, SAM, ROOT}),
     ("/api/console/canned", {ADA, GRACE, SAM, ROOT}),
     ("/reports", {SAM, ROOT}),
@@ -59,7 +63,16 @@ async def billing_ticket(
     await login(client, SAM)
     ticket = (await (await client.get("/api/console/tickets?view=all")).json())["tickets"][0]
     client.session.cookie_jar.clear()
-    return {"ticket": ticket["id"], "conversation": ticket["conversation_id"]}
+    async with components.db.session() as session, session.begin():  # the customer sent a file
+        conversation = await get_conversation(session, ticket["conversation_id"])
+        first = (await transcript(session, conversation.id))[0]
+        received = await receive_file(components.engine.files, chunks(PNG), "a.png", None, 9999)
+        [attachment] = await attach_files(session, conversation, first, [received])
+    return {
+        "ticket": ticket["id"],
+        "conversation": ticket["conversation_id"],
+        "attachment": attachment.id,
+    }
 
 
 @pytest.mark.parametrize("role", [ANONYMOUS, ADA, GRACE, SAM, ROOT])
