@@ -16,8 +16,7 @@ from bot.cli import common
 from bot.report_store import mark_all_dirty, refresh
 from bot.reporting import (
     charts,
-    conversation_csv,
-    load_conversations,
+    csv_chunks,
     load_dashboard,
     parse_period,
 )
@@ -80,8 +79,7 @@ async def _render(
                     await mark_all_dirty(session)
                 await refresh(session)
             if output_format == "csv":
-                rows, _ = await load_conversations(session, chosen, limit=None)
-                return conversation_csv(rows)
+                return "".join([chunk async for chunk in csv_chunks(session, chosen)])
             data = await load_dashboard(session, chosen)
     finally:
         await db.dispose()

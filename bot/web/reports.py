@@ -8,8 +8,8 @@ from aiohttp import web
 
 from bot.reporting import (
     charts,
-    conversation_csv,
     conversation_detail,
+    csv_chunks,
     load_conversations,
     load_dashboard,
     report_filter,
@@ -63,15 +63,22 @@ async def conversation_score(request: web.Request) -> web.Response:
 
 
 @routes.get("/reports/export.csv")
-async def export_csv(request: web.Request) -> web.Response:
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    """Every conversation for the filters, streamed as it is read."""
     async with request.app[keys.COMPONENTS].db.session() as session:
         await staff(session, request, REPORT_ROLES)
-        rows, _ = await load_conversations(session, report_filter(dict(request.query)), limit=None)
-    return web.Response(
-        text=conversation_csv(rows),
-        content_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="helpline-conversations.csv"'},
-    )
+        chosen = report_filter(dict(request.query))
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": 'attachment; filename="helpline-conversations.csv"',
+            }
+        )
+        await response.prepare(request)
+        async for chunk in csv_chunks(session, chosen):
+            await response.write(chunk.encode("utf-8"))
+        await response.write_eof()
+    return response
 
 
 def _filter_context(request: web.Request, names: dict[int, str]) -> dict[str, object]:
