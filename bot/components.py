@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
 
 from actions.articles import ImportSummary, import_files, published_articles
 from bot.channels.telegram import TelegramChannel
@@ -22,8 +23,9 @@ from bot.settings import ConfigError, RateSettings, Settings, load_settings
 from bot.web.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bot.web.throttle import LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle
 from knowledge_base.documents import Article
-from knowledge_base.index import KnowledgeBaseIndex
+from knowledge_base.index import DenseStore, KnowledgeBaseIndex
 from knowledge_base.indexing import CACHE_FILE, index_articles, index_sources
+from knowledge_base.pgvector_store import PgVectorStore
 from nlu.encoder import Encoder, load_encoder
 from nlu.model import NLUConfig, NLUModel
 from storage.database import Database
@@ -112,10 +114,23 @@ def build_kb_from_database(
 
     articles, summary = asyncio.run(load())
     kb = settings.knowledge_base
-    index = index_articles(
-        articles, encoder, kb.chunk_words, settings.resolve(CACHE_FILE), progress
-    )
+    cache = settings.resolve(CACHE_FILE)
+    dense = dense_store_for(settings.database_url, encoder)
+    index = index_articles(articles, encoder, kb.chunk_words, cache, progress, dense=dense)
     return index, summary
+
+
+def dense_store_for(database_url: str, encoder: Encoder) -> DenseStore | None:
+    """pgvector when the database is PostgreSQL with the `vector` extension; else None (the
+    chunk vectors stay in memory)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        return None
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    if not PgVectorStore.available(dsn):
+        log.info("knowledge base: no pgvector on this PostgreSQL; chunk vectors stay in memory")
+        return None
+    return PgVectorStore(dsn, dimensions=len(encoder.encode(["dimensions"])[0]))
 
 
 @dataclass(frozen=True)

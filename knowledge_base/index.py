@@ -9,6 +9,7 @@ texts, normalised by the query's best BM25 score, adds a small lexical share."""
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,11 +19,14 @@ import numpy.typing as npt
 
 from knowledge_base.articles import Article
 from knowledge_base.chunking import Chunk, chunk_article
-from knowledge_base.embedding_cache import EmbeddingCache
+from knowledge_base.embedding_cache import EmbeddingCache, content_key
 from nlu.encoder import Encoder, Vectors
 
 TITLE_WEIGHT = 0.5  # share of the title's cosine in the dense similarity; the rest is the chunk's
 BM25_WEIGHT = 0.05  # share of BM25 in the fused score (benchmarks/kb.py measures the choice)
+# With pgvector, the chunks PostgreSQL ranks first by dense similarity; BM25 re-ranks them. Its
+# share (0.05) cannot lift a chunk more than 0.05, less than the usual gap to the 50th chunk.
+DENSE_CANDIDATES = 50
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,8 @@ class Passage:
 
 
 class KnowledgeBaseIndex:
-    """Articles chunked and indexed in memory; `search` ranks passages for a query.
+    """Articles chunked and indexed; `search` ranks passages for a query. Dense vectors are kept
+    in memory, or in PostgreSQL with pgvector when a `DenseStore` is given.
 
     `upsert` and `remove` change one article while the index serves: only that article's
     passages are encoded (the others come from the embedding cache) and the new state replaces
@@ -46,12 +51,15 @@ class KnowledgeBaseIndex:
         chunk_words: int = 120,
         progress: Callable[[int, int], None] | None = None,
         cache: EmbeddingCache | None = None,
+        *,
+        dense: DenseStore | None = None,
     ) -> None:
         self._encoder = encoder
         self._chunk_words = chunk_words
         self._cache = cache if cache is not None else EmbeddingCache()
+        self._dense = dense
         self._writing = threading.Lock()
-        self._state = _build(articles, encoder, chunk_words, self._cache, progress)
+        self._state = self._build(articles, progress)
         self.encoded = self._state.encoded
 
     @property
@@ -62,13 +70,15 @@ class KnowledgeBaseIndex:
     def chunks(self) -> list[Chunk]:
         return self._state.chunks
 
+    @property
+    def dense_store(self) -> DenseStore | None:
+        return self._dense
+
     def upsert(self, article: Article) -> int:
         """Add the article, or replace the one with its id; returns how many texts were encoded."""
         with self._writing:
             articles = {**self._state.articles, article.id: article}
-            self._state = _build(
-                list(articles.values()), self._encoder, self._chunk_words, self._cache, None
-            )
+            self._state = self._build(list(articles.values()), None)
             return self._state.encoded
 
     def remove(self, article_id: str) -> bool:
@@ -77,7 +87,7 @@ class KnowledgeBaseIndex:
             if article_id not in self._state.articles:
                 return False
             kept = [a for a in self._state.articles.values() if a.id != article_id]
-            self._state = _build(kept, self._encoder, self._chunk_words, self._cache, None)
+            self._state = self._build(kept, None)
             return True
 
     def search(self, query: str, k: int = 5, distinct_articles: bool = False) -> list[Passage]:
@@ -85,53 +95,108 @@ class KnowledgeBaseIndex:
         state = self._state  # one consistent snapshot, whatever `upsert` does meanwhile
         if not state.chunks or not query.strip():
             return []
-        similarity = state.vectors @ self._encoder.encode([query])[0]
-        fused = (1 - BM25_WEIGHT) * similarity + BM25_WEIGHT * _bm25_scores(state, query)
-        ranked = np.argsort(-fused, kind="stable")
+        rows, similarity = self._dense_similarity(state, self._encoder.encode([query])[0], k)
+        fused = (1 - BM25_WEIGHT) * similarity + BM25_WEIGHT * _bm25_scores(state, query)[rows]
+        ranked = rows[np.argsort(-fused, kind="stable")]
+        position = {int(row): i for i, row in enumerate(rows)}
         if distinct_articles:
             order = _first_per_article(ranked, state.article_of_chunk, k)
         else:
             order = [int(i) for i in ranked[:k]]
-        return [Passage(state.chunks[i], float(fused[i]), float(similarity[i])) for i in order]
+        return [
+            Passage(state.chunks[i], float(fused[position[i]]), float(similarity[position[i]]))
+            for i in order
+        ]
 
     def encode(self, texts: list[str]) -> Vectors:
         return self._encoder.encode(texts)
+
+    def close(self) -> None:
+        """Release the dense store's connections, if there is a store."""
+        if self._dense is not None:
+            self._dense.close()
+
+    def _dense_similarity(
+        self, state: _State, query: Vectors, k: int
+    ) -> tuple[npt.NDArray[np.intp], Vectors]:
+        """Candidate chunk rows and their dense similarity: every chunk in memory, or the
+        nearest DENSE_CANDIDATES (at least k) that PostgreSQL finds with pgvector."""
+        if state.vectors is not None:  # built in memory: there is no store
+            return np.arange(len(state.chunks)), state.vectors @ query
+        assert self._dense is not None  # the state keeps no vectors only when a store has them
+        rows: list[int] = []
+        similarity: list[float] = []
+        for key, value in self._dense.nearest(query, max(k, DENSE_CANDIDATES)):
+            for row in state.rows_of_key.get(key, ()):  # unknown keys: another worker's edit
+                rows.append(row)
+                similarity.append(value)
+        return np.array(rows, dtype=np.intp), np.array(similarity, dtype=np.float32)
+
+    def _build(
+        self, articles: list[Article], progress: Callable[[int, int], None] | None
+    ) -> _State:
+        chunks = [c for a in articles for c in chunk_article(a, self._chunk_words)]
+        titles = list(dict.fromkeys(heading_text(c) for c in chunks))
+        title_row = {title: row for row, title in enumerate(titles)}
+        title_of_chunk = np.array([title_row[heading_text(c)] for c in chunks], dtype=int)
+        texts = [passage_text(c) for c in chunks]
+        vectors, encoded = self._cache.encode(self._encoder, titles + texts, progress)
+        title_vectors = vectors[: len(titles)][title_of_chunk]
+        chunk_vectors = vectors[len(titles) :]
+        keys = [
+            content_key(self._encoder.name, f"{heading_text(c)}\0{text}")
+            for c, text in zip(chunks, texts, strict=True)
+        ]
+        weighted: Vectors | None = None
+        if self._dense is None:
+            # The dense similarity is linear in the vectors: one weighted row per chunk.
+            weighted = TITLE_WEIGHT * title_vectors + (1 - TITLE_WEIGHT) * chunk_vectors
+        else:
+            self._dense.replace(keys, title_vectors, chunk_vectors)
+        bm25 = bm25s.BM25()
+        if texts:
+            tokens = bm25s.tokenize(texts, stopwords="en", show_progress=False)
+            bm25.index(tokens, show_progress=False)
+        rows_of_key: dict[str, list[int]] = {}
+        for row, key in enumerate(keys):
+            rows_of_key.setdefault(key, []).append(row)
+        return _State(
+            {a.id: a for a in articles},
+            chunks,
+            weighted,
+            rows_of_key,
+            _article_rows(chunks),
+            bm25,
+            encoded,
+        )
+
+
+class DenseStore(ABC):
+    """Where chunk vectors live outside the process (pgvector), and how the nearest are found.
+    A chunk's similarity to a query is TITLE_WEIGHT x cos(title, query) + the rest x
+    cos(chunk, query), as in memory."""
+
+    @abstractmethod
+    def replace(self, keys: list[str], titles: Vectors, chunks: Vectors) -> None:
+        """Hold exactly these chunks (by content key) from now on: add the new, drop the rest."""
+
+    @abstractmethod
+    def nearest(self, query: Vectors, k: int) -> list[tuple[str, float]]:
+        """The k chunk keys most similar to the query, with their similarity, best first."""
+
+    def close(self) -> None:  # noqa: B027 (most stores hold nothing to release)
+        """Release connections."""
 
 
 @dataclass(frozen=True)
 class _State:
     articles: dict[str, Article]
     chunks: list[Chunk]
-    vectors: Vectors  # one row per chunk: title and chunk cosines weighted in one vector
+    vectors: Vectors | None  # one weighted row per chunk; None when a DenseStore holds them
+    rows_of_key: dict[str, list[int]]  # content key -> chunk rows (equal passages share one)
     article_of_chunk: npt.NDArray[np.int_]
     bm25: bm25s.BM25
     encoded: int  # texts that were not in the cache and had to be encoded
-
-
-def _build(
-    articles: list[Article],
-    encoder: Encoder,
-    chunk_words: int,
-    cache: EmbeddingCache,
-    progress: Callable[[int, int], None] | None,
-) -> _State:
-    chunks = [c for a in articles for c in chunk_article(a, chunk_words)]
-    titles = list(dict.fromkeys(heading_text(c) for c in chunks))
-    title_row = {title: row for row, title in enumerate(titles)}
-    title_of_chunk = np.array([title_row[heading_text(c)] for c in chunks], dtype=int)
-    texts = [passage_text(c) for c in chunks]
-    vectors, encoded = cache.encode(encoder, titles + texts, progress)
-    # The dense similarity is linear in the vectors: one weighted row per chunk is one matmul.
-    weighted = (
-        TITLE_WEIGHT * vectors[: len(titles)][title_of_chunk]
-        + (1 - TITLE_WEIGHT) * vectors[len(titles) :]
-    )
-    bm25 = bm25s.BM25()
-    if texts:
-        bm25.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
-    return _State(
-        {a.id: a for a in articles}, chunks, weighted, _article_rows(chunks), bm25, encoded
-    )
 
 
 def _bm25_scores(state: _State, query: str) -> Vectors:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from knowledge_base.articles import Article, load_articles
 from knowledge_base.embedding_cache import EmbeddingCache
-from knowledge_base.index import KnowledgeBaseIndex
+from knowledge_base.index import DenseStore, KnowledgeBaseIndex
 from nlu.encoder import Encoder
 
 CACHE_FILE = Path(".helpline/kb-embeddings.npz")  # relative to the config's folder
@@ -36,9 +36,12 @@ def index_articles(
     chunk_words: int = 120,
     cache_path: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    dense: DenseStore | None = None,
 ) -> KnowledgeBaseIndex:
-    """The index over the articles; with a cache path, vectors are read from and saved to it."""
+    """The index over the articles; with a cache path, vectors are read from and saved to it;
+    with a dense store (pgvector), the chunk vectors are kept and searched there."""
     cache = EmbeddingCache(cache_path)
-    index = KnowledgeBaseIndex(articles, encoder, chunk_words, progress, cache)
+    index = KnowledgeBaseIndex(articles, encoder, chunk_words, progress, cache, dense=dense)
     cache.save()
     return index

@@ -40,6 +40,7 @@ def kb_index(
     migrate.upgrade(settings.database_url)
     index, imported = _index(settings, _encoder(settings), "Indexing articles", import_sources=True)
     summary = _summary(index, imported.errors)
+    index.close()
     if as_json:
         print(json.dumps(summary))
         return
@@ -66,6 +67,7 @@ def kb_import(
     imported = asyncio.run(_import_files(settings, path))
     index, _ = _index(settings, _encoder(settings), "Indexing articles", import_sources=False)
     summary = {**imported.as_json(), "index": _summary(index, [])}
+    index.close()
     if as_json:
         print(json.dumps(summary))
         return
