@@ -24,6 +24,8 @@ from actions.conversations import find_latest_conversation
 from actions.csat import record_csat
 from actions.errors import HelplineError, InvalidInput
 from actions.messages import edit_customer_message, mark_unreachable
+from bot.channels.telegram_files import fetch_files
+from bot.channels.telegram_updates import check_update
 from bot.engine import Engine, InboundMessage
 from bot.live import Hub, Payload, channel_topic
 from storage.models import ChannelIdentity, Conversation
@@ -45,6 +47,7 @@ class TelegramChannel:
         options: dict[str, Any] = {"rate_limiter": AIORateLimiter(max_retries=3)}
         if base_url:
             options["base_url"] = base_url.rstrip("/") + "/bot"
+            options["base_file_url"] = base_url.rstrip("/") + "/file/bot"
         self.bot = ExtBot(token, **options)
         self._chats: dict[int, int] = {}  # conversation id -> Telegram chat id
         self._tasks: list[asyncio.Task[None]] = []
@@ -78,9 +81,10 @@ class TelegramChannel:
     def _parse(self, data: object) -> Update:
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise InvalidInput("the body is not a Telegram update (no update_id)")
+        check_update(data)
         try:
             return Update.de_json(data, self.bot)
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise InvalidInput(f"the update is malformed: {type(exc).__name__}") from exc
 
     async def poll(self) -> None:
@@ -106,8 +110,10 @@ class TelegramChannel:
             await self._message(update.message)
 
     async def _message(self, message: TelegramMessage) -> None:
-        text = message.text or message.caption or _attachment_text(message)
-        if text is None:
+        limit = self.engine.settings.attachments.max_bytes
+        files = await fetch_files(self.bot, message, self.engine.files, limit)
+        text = message.text or message.caption or ""
+        if not text and files.empty:
             return  # service messages (joins, pins) carry nothing for the conversation
         user = message.from_user
         inbound = InboundMessage(
@@ -116,6 +122,8 @@ class TelegramChannel:
             text,
             external_id=str(message.message_id),
             display_name=user.full_name if user else None,
+            attachments=files.accepted,
+            refused=files.refused,
         )
         try:
             await self.engine.handle(inbound)
@@ -204,14 +212,6 @@ class TelegramChannel:
                 return None
             self._chats[conversation_id] = int(external)
         return self._chats[conversation_id]
-
-
-def _attachment_text(message: TelegramMessage) -> str | None:
-    if message.photo:
-        return "(photo)"
-    if message.document:
-        return f"(document: {message.document.file_name or 'file'})"
-    return None
 
 
 def _with_citations(message: dict[str, Any]) -> str:
