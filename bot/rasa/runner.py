@@ -3,48 +3,56 @@ then the action's change and its replies in one transaction; errors are kept too
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.conversations import add_message, get_conversation, open_conversation
 from actions.errors import HelplineError, NotFound
+from bot.live import Hub, LocalHub, unit_of_work
 from bot.rasa.handlers import HANDLERS, RASA_CHANNEL, Call, Outcome, RasaCall
+from bot.redis_client import connect
+from bot.redis_hub import RedisHub
 from bot.settings import Settings
 from storage.database import Database
 from storage.models import Conversation, Message
 
 
 class ActionRunner:
-    """helpline's actions against the database of `settings`, opened on first use (in the
-    process that serves: rasa-sdk may hand the runner to a worker process)."""
+    """helpline's actions against the database of `settings`. The database and the live hub
+    are opened on first use, in the event loop that serves."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._db: Database | None = None
+        self._opened: tuple[Database, Hub] | None = None
+        self._opening = asyncio.Lock()
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"settings": self.settings}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["settings"])  # type: ignore[misc]  # a fresh runner in the worker
+    async def _open(self) -> tuple[Database, Hub]:
+        async with self._opening:  # concurrent first calls open once
+            if self._opened is None:
+                url = self.settings.redis_url
+                hub: Hub = RedisHub(connect(url)) if url else LocalHub()
+                await hub.start()
+                self._opened = (Database(self.settings.database_url), hub)
+        return self._opened
 
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[AsyncSession]:
-        """One committed transaction. This process has no live subscribers: the console shows
-        what Rasa's calls changed when it next loads."""
-        if self._db is None:
-            self._db = Database(self.settings.database_url)
-        async with self._db.session() as session, session.begin():
+        """One committed transaction. With `redis_url` its changes reach the consoles of the
+        `helpline serve` workers live; without, they show when the console next loads."""
+        db, hub = await self._open()
+        async with unit_of_work(db, hub, self.settings.csat.question) as session:
             yield session
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.dispose()
-            self._db = None
+        if self._opened is not None:
+            db, hub = self._opened
+            self._opened = None
+            await hub.close()
+            await db.dispose()
 
     async def run(self, action: str, call: RasaCall) -> Outcome:
         """Run `action` for the call; HelplineError (after keeping it) when it cannot be done."""

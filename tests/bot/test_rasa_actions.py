@@ -3,6 +3,8 @@ and takes requests exactly as Rasa sends them; the changes land in the real data
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from redis.asyncio import Redis
 from sqlalchemy import select
 
 from storage.database import Database
@@ -26,6 +29,7 @@ from storage.models import (
     Ticket,
 )
 from tests.bot.rasa_support import ROOT, ActionServerProcess, rasa_request
+from tests.servers import RedisServer
 
 SENDER = "a1b2c3d4"
 
@@ -38,10 +42,12 @@ def _config(tmp_path: Path, acting_user: str | None) -> Path:
     return path
 
 
-def _serve(tmp_path: Path, database_url: str, acting_user: str | None) -> ActionServerProcess:
+def _serve(
+    tmp_path: Path, database_url: str, acting_user: str | None, redis_url: str = ""
+) -> ActionServerProcess:
     config = _config(tmp_path, acting_user)
     args = ["-m", "bot", "actions", "serve", "--port", "{port}", "--config", str(config)]
-    env = dict(os.environ, DATABASE_URL=database_url, HF_HUB_OFFLINE="1")
+    env = dict(os.environ, DATABASE_URL=database_url, HF_HUB_OFFLINE="1", REDIS_URL=redis_url)
     return ActionServerProcess(args, env, tmp_path / "actions.log").start()
 
 
@@ -270,3 +276,32 @@ def test_without_rasa_sdk_the_command_says_what_to_install(
 
     assert result.exit_code == 1
     assert "rasa-sdk is not installed: pip install 'helpline[rasa]'" in result.stderr
+
+
+async def test_with_redis_the_consoles_see_rasas_tickets_live(
+    tmp_path: Path, sqlite_url: str, redis_server: RedisServer
+) -> None:
+    """The action server publishes its changes through Redis, as every `helpline serve` does."""
+    listener = Redis.from_url(redis_server.url)
+    server = None
+    try:
+        async with listener.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe("helpline:live")
+            server = _serve(tmp_path, sqlite_url, None, redis_url=redis_server.url)
+            body = rasa_request("action_create_ticket", SENDER, "help me please", "human_handoff")
+            _, answer = await _post(server, body)
+            ticket_id = _slots(answer)["ticket_id"]
+
+            tickets = []
+            async with asyncio.timeout(10):
+                while not tickets:
+                    message = await pubsub.get_message(timeout=1)
+                    if message is not None:
+                        item = json.loads(message["data"])
+                        if item["payload"].get("kind") == "ticket":
+                            tickets.append(item["payload"]["data"]["id"])
+            assert tickets == [ticket_id]
+    finally:
+        if server is not None:
+            server.stop()
+        await listener.aclose()
