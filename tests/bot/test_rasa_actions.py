@@ -305,3 +305,60 @@ async def test_with_redis_the_consoles_see_rasas_tickets_live(
         if server is not None:
             server.stop()
         await listener.aclose()
+
+
+async def test_a_ticket_through_its_life_by_rasas_calls(tmp_path: Path, sqlite_url: str) -> None:
+    from actions.users import create_user  # noqa: PLC0415
+
+    db = Database(sqlite_url)
+    server = _serve(tmp_path, sqlite_url, "sam")
+    try:
+        async with db.session() as session, session.begin():
+            staff = (("sam", "Sam", "supervisor"), ("ada", "Ada Lovelace", "agent"))
+            for username, name, role in staff:
+                await create_user(session, username, name, role, "a long password", ["billing"])
+        steps = [
+            ("action_handoff", "I need my money back", "refund_request", {}),
+            ("action_add_internal_note", "the customer mentions a chargeback", "inform", {}),
+            ("action_assign", "give it to ada", "inform", {"agent": "ada"}),
+            ("action_transfer", "it is about the parcel", "inform", {"queue": "orders"}),
+            ("action_resolve", "all good", "inform", {}),
+            ("action_reopen", "actually it is not solved", "inform", {}),
+            ("action_resolve", "now it is", "inform", {}),
+            ("action_close", "close it", "inform", {}),
+        ]
+        texts, states = [], []
+        for number, (action, text, intent, entities) in enumerate(steps):
+            body = rasa_request(
+                action, SENDER, text, intent, entities=entities, message_id=f"life-{number}"
+            )
+            status, answer = await _post(server, body)
+            assert status == 200, answer
+            assert "helpline_error" not in _slots(answer), (action, answer)
+            texts.append([r["text"] for r in answer["responses"]])
+            async with db.session() as session:
+                ticket = await session.scalar(select(Ticket))
+                assert ticket is not None
+                agent = ticket.assignee.username if ticket.assignee else None
+                states.append((ticket.status, ticket.queue.name, agent))
+        assert states == [
+            ("new", "billing", None),
+            ("new", "billing", None),
+            ("open", "billing", "ada"),
+            ("new", "orders", None),
+            ("resolved", "orders", None),
+            ("new", "orders", None),
+            ("resolved", "orders", None),
+            ("closed", "orders", None),
+        ]
+        ticket_id = _slots(answer)["ticket_id"]
+        assert texts[0][0].startswith(f"I've passed this to our billing team (ticket #{ticket_id})")
+        assert texts[1] == []  # an internal note is never told to the customer
+        assert texts[2] == [f"Ada Lovelace is taking care of ticket #{ticket_id}."]
+        assert texts[7] == [f"Ticket #{ticket_id} is closed."]
+        async with db.session() as session:
+            notes = select(Message.text).where(Message.sender == "note")
+            assert list(await session.scalars(notes)) == ["the customer mentions a chargeback"]
+    finally:
+        server.stop()
+        await db.dispose()
