@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from enum import StrEnum
 from typing import Annotated
 
@@ -11,8 +12,9 @@ import typer
 from bot.cli import common
 from bot.cli.users import sync_config_queues
 from bot.logs import configure_logging
-from bot.settings import ConfigError
+from bot.settings import ConfigError, Settings
 from storage import migrate
+from storage.database import Database
 
 app = typer.Typer()
 
@@ -49,8 +51,20 @@ def serve(
         components = build_components(settings)
     except (FileNotFoundError, RuntimeError, ConfigError) as exc:
         raise common.fail(str(exc)) from exc
-    asyncio.run(sync_config_queues(components.db, settings))
-    common.console.print(f"helpline serving on http://{host}:{port}")
+    asyncio.run(_sync_queues(components.db, settings))
+    if log_format is LogFormat.json:  # every line of the output is then one JSON object
+        logging.getLogger("bot.serve").info("helpline serving on http://%s:%s", host, port)
+    else:
+        common.console.print(f"helpline serving on http://{host}:{port}")
     web.run_app(
         create_app(components), host=host, port=port, print=None, access_log_class=AccessLogger
     )
+
+
+async def _sync_queues(db: Database, settings: Settings) -> None:
+    """config.yml's queues into the database; then the pool is emptied, because its
+    connections belong to this event loop and the server runs in another."""
+    try:
+        await sync_config_queues(db, settings)
+    finally:
+        await db.dispose()

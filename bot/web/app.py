@@ -9,6 +9,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -33,9 +34,16 @@ def wants_json(request: web.Request) -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
 
-def error_response(request: web.Request, status: int, code: str, message: str) -> web.Response:
+def error_response(
+    request: web.Request,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+) -> web.Response:
     if wants_json(request):
-        return web.json_response({"error": {"code": code, "message": message}}, status=status)
+        error = {"code": code, "message": message, **(details or {})}
+        return web.json_response({"error": error}, status=status)
     if status == 401:
         raise web.HTTPSeeOther(f"/login?next={request.path}")
     return render(request, "error.html", {"status": status, "message": message}, status=status)
@@ -73,7 +81,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except HelplineError as exc:
-        return error_response(request, exc.status, exc.code, exc.message)
+        return error_response(request, exc.status, exc.code, exc.message, exc.details)
     except web.HTTPException as exc:
         if exc.status >= 400 and wants_json(request):
             return error_response(request, exc.status, "http_error", exc.reason)
@@ -86,6 +94,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 def create_app(components: Components) -> web.Application:
     from bot.channels import rest, widget  # noqa: PLC0415 (routes import the app's keys)
     from bot.web import (  # noqa: PLC0415
+        attachments,
         canned,
         console,
         console_edits,
@@ -116,7 +125,7 @@ def create_app(components: Components) -> web.Application:
     app.router.add_routes(kb_gaps.routes)
     # the KB pages first: /kb/admin and /kb/gaps must win over the article page /kb/{slug}
     routed = (kb_admin, pages, console, console_edits, console_live, canned, reports, rest, widget)
-    for module in routed:
+    for module in (*routed, attachments):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", PACKAGE / "static")
     if components.telegram is not None:
