@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.conversations import add_message, get_conversation, open_conversation
 from actions.errors import HelplineError, NotFound
+from actions.lifecycle import customer_wrote
 from bot.live import Hub, LocalHub, unit_of_work
 from bot.rasa.handlers import HANDLERS, RASA_CHANNEL, Call, Outcome, RasaCall
 from bot.redis_client import connect
@@ -61,7 +62,8 @@ class ActionRunner:
             raise NotFound(f"helpline has no action {action!r}")
         async with self._unit() as session:
             conversation = await open_conversation(session, RASA_CHANNEL, call.sender_id)
-            await _store_customer_message(session, conversation, call)
+            reopen = self.settings.routing.reopen_within_days
+            await _store_customer_message(session, conversation, call, reopen)
             conversation_id = conversation.id
         try:
             async with self._unit() as session:
@@ -79,7 +81,7 @@ class ActionRunner:
 
 
 async def _store_customer_message(
-    session: AsyncSession, conversation: Conversation, call: RasaCall
+    session: AsyncSession, conversation: Conversation, call: RasaCall, reopen_within_days: float
 ) -> None:
     """The message Rasa answers, once (by its message id) so agents see the whole exchange."""
     if not call.text:
@@ -94,7 +96,7 @@ async def _store_customer_message(
         if last == call.text:
             return  # a second action after the same message
     entities = [{"entity": k, "value": v} for k, v in call.entities.items()]
-    await add_message(
+    _, new = await add_message(
         session,
         conversation,
         "customer",
@@ -102,3 +104,5 @@ async def _store_customer_message(
         external_id=f"rasa:{call.message_id}" if call.message_id else None,
         annotations={"intent": call.intent, "entities": entities},
     )
+    if new and conversation.status in ("waiting", "with_agent"):  # a person's reply is now due
+        await customer_wrote(session, conversation, reopen_within_days=reopen_within_days)

@@ -362,3 +362,41 @@ async def test_a_ticket_through_its_life_by_rasas_calls(tmp_path: Path, sqlite_u
     finally:
         server.stop()
         await db.dispose()
+
+
+async def test_a_customer_message_through_rasa_starts_the_next_response_clock(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from actions.tickets import agent_reply  # noqa: PLC0415
+    from actions.users import create_user  # noqa: PLC0415
+
+    db = Database(sqlite_url)
+    server = _serve(tmp_path, sqlite_url, "sam")
+    try:
+        async with db.session() as session, session.begin():
+            for username, role in (("sam", "supervisor"), ("ada", "agent")):
+                await create_user(session, username, username, role, "a long password", ["billing"])
+        for number, (action, text, entities) in enumerate(
+            [("action_handoff", "refund please", {}), ("action_assign", "ada", {"agent": "ada"})]
+        ):
+            body = rasa_request(
+                action, SENDER, text, "refund_request", entities=entities, message_id=str(number)
+            )
+            assert (await _post(server, body))[0] == 200
+        async with db.session() as session, session.begin():
+            ticket = await session.scalar(select(Ticket))
+            assert ticket is not None and ticket.assignee is not None
+            await agent_reply(session, ticket, ticket.assignee, "Looking into it now.")
+            assert ticket.next_response_due_at is None
+
+        body = rasa_request("action_add_tag", SENDER, "any news?", "inform", message_id="2")
+        body["tracker"]["slots"]["tag"] = "waiting-on-us"
+        status, answer = await _post(server, body)
+
+        assert status == 200 and _slots(answer)["tag"] == "waiting-on-us"
+        async with db.session() as session:
+            ticket = await session.scalar(select(Ticket))
+            assert ticket is not None and ticket.next_response_due_at is not None
+    finally:
+        server.stop()
+        await db.dispose()
