@@ -798,7 +798,10 @@
       node.appendChild(head);
     }
     var bubble = el('div', { className: 'msg-bubble' });
-    appendLinkified(bubble, m.text);
+    var files = Array.isArray(m.attachments) ? m.attachments : [];
+    var names = files.map(function (a) { return String(a.filename); }).join(', ');
+    if (!files.length || m.text !== names) appendLinkified(bubble, m.text);
+    files.forEach(function (a) { if (a) bubble.appendChild(renderAttachment(a)); });
     node.appendChild(bubble);
 
     if (Array.isArray(m.citations) && m.citations.length) {
@@ -822,6 +825,19 @@
     }
     if (sender === 'customer' && m.nlu) node.appendChild(renderNlu(m.nlu));
     return node;
+  }
+
+  /* A file the customer sent: images as a thumbnail linking to the full picture, PDFs as a link. */
+  function renderAttachment(a) {
+    var href = safeUrl(a.url);
+    var name = String(a.filename || 'file');
+    if (!href) return el('span', { className: 'msg-file', text: name });
+    var image = /^image\//.test(String(a.content_type));
+    return el('a', {
+      href: href, target: '_blank', rel: 'noopener', 'data-testid': 'message-attachment',
+      className: image ? 'msg-attachment' : 'msg-attachment msg-file',
+      'aria-label': (image ? 'Image: ' : 'PDF: ') + name + ' (opens in a new tab)'
+    }, [image ? el('img', { src: href, alt: name, loading: 'lazy', className: 'msg-thumb' }) : name]);
   }
 
   function appendMessage(m, autoScroll) {

@@ -1,7 +1,8 @@
 /* Helpline chat widget. Embed with one tag:
  *   <script src="https://support.example/static/widget.js" data-title="…" data-color="#2f6f4f"
  *           data-greeting="…" data-position="left" defer></script>
- * Loads widget.css from the same place, talks to ws(s)://<host of the script>/ws/widget.
+ * Loads widget.css from the same place, talks to ws(s)://<host of the script>/ws/widget and sends
+ * files (images, PDF) by POST to /api/widget/attachments on that host.
  * Everything a customer or agent wrote is put on the page with textContent / createElement only.
  * The only global is window.HelplineWidget = { open(), close() }. */
 (function () {
@@ -66,6 +67,8 @@
     botName: attr('data-bot-name') || 'Finch'
   };
   var wsUrl = (scriptUrl.protocol === 'https:' ? 'wss://' : 'ws://') + scriptUrl.host + '/ws/widget';
+  var uploadUrl = new URL('/api/widget/attachments', scriptUrl).href;
+  var FILE_TYPES = 'image/png,image/jpeg,image/gif,image/webp,application/pdf';
 
   /* ── Small helpers ──────────────────────────────────────────────────── */
 
@@ -131,6 +134,8 @@
   var ICON_DOWN = ['M6 9.5l6 6 6-6'];
   var ICON_CLOSE = ['M6 6l12 12M18 6L6 18'];
   var ICON_SEND = ['M4.5 12h13', 'M12.5 6l6 6-6 6'];
+  var ICON_CLIP = ['M20 11.5l-7.8 7.8a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8'];
+  var ICON_FILE = ['M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z', 'M14 3v5h5'];
   var ICON_PERSON = ['M12 12a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7z', 'M5 20a7 7 0 0 1 14 0'];
 
   function safeUrl(raw, base) {
@@ -305,7 +310,23 @@
       'aria-label': 'Send message',
       'data-testid': 'widget-send'
     }, [icon(ICON_SEND, 20)]);
-    var form = el('form', { className: 'hlw-composer', 'aria-label': 'Send a message' }, [input, send]);
+    var attach = el('button', {
+      type: 'button',
+      className: 'hlw-attach',
+      'aria-label': 'Attach a file (image or PDF)',
+      title: 'Attach an image or a PDF',
+      'data-testid': 'widget-attach'
+    }, [icon(ICON_CLIP, 20)]);
+    var fileInput = el('input', {
+      type: 'file',
+      accept: FILE_TYPES,
+      multiple: true,
+      hidden: true,
+      tabindex: '-1',
+      'aria-hidden': 'true',
+      'data-testid': 'widget-file'
+    });
+    var form = el('form', { className: 'hlw-composer', 'aria-label': 'Send a message' }, [attach, input, send, fileInput]);
     var footer = el('p', { className: 'hlw-footer', text: 'Powered by Helpline' });
 
     panel.appendChild(header);
@@ -320,7 +341,8 @@
     ui = {
       root: root, launcher: launcher, badge: badge, panel: panel, status: status, handoff: handoff,
       close: closeBtn, conn: conn, transcript: transcript, greeting: greeting, messages: messages,
-      typing: typing, csat: csat, alert: alert, form: form, input: input, send: send
+      typing: typing, csat: csat, alert: alert, form: form, input: input, send: send,
+      attach: attach, fileInput: fileInput
     };
 
     launcher.addEventListener('click', function () { if (state.open) close(); else open(); });
@@ -335,6 +357,11 @@
         ev.preventDefault();
         submitInput();
       }
+    });
+    attach.addEventListener('click', function () { fileInput.click(); });
+    fileInput.addEventListener('change', function () {
+      Array.prototype.forEach.call(fileInput.files || [], function (file) { sendFile(file); });
+      fileInput.value = '';
     });
     input.addEventListener('input', autoGrow);
     input.addEventListener('input', announceTyping);
@@ -664,6 +691,7 @@
   function flushOutbox() {
     var sent = false;
     state.outbox.forEach(function (item) {
+      if (item.file) { if (item.state === 'pending' && !item.uploading) upload(item); return; }
       if (item.state === 'pending' && sendFrame({ type: 'message', text: item.text, client_id: item.clientId })) sent = true;
     });
     if (sent && state.status === 'bot') showTyping();
@@ -671,7 +699,60 @@
 
   function retry(item) {
     if (item.node.parentNode) item.node.parentNode.removeChild(item.node);
-    sendText(item.text, item.label);
+    if (item.file) sendFile(item.file);
+    else sendText(item.text, item.label);
+  }
+
+  /* ── Files ──────────────────────────────────────────────────────────── */
+
+  /* A file goes by HTTP POST, signed with the visitor's token, and comes back as the stored
+     message; it waits in the outbox like a text until the socket has given us a token. */
+  function sendFile(file) {
+    start();
+    clearError();
+    var item = { clientId: uuid(), text: file.name, file: file, node: null, state: 'pending' };
+    item.node = renderMessage({ sender: 'customer', text: file.name }, 'pending');
+    item.node.setAttribute('data-client-id', item.clientId);
+    state.outbox.push(item);
+    ui.messages.appendChild(item.node);
+    renderChips();
+    if (state.welcomed && state.token) upload(item);
+    scrollToBottom();
+  }
+
+  function upload(item) {
+    var body = new FormData();
+    body.append('token', state.token);
+    body.append('client_id', item.clientId);
+    if (state.conversationId !== null) body.append('conversation_id', String(state.conversationId));
+    body.append('file', item.file, item.file.name);
+    item.uploading = true;
+    fetch(uploadUrl, { method: 'POST', body: body, credentials: 'omit' }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        item.uploading = false;
+        if (res.ok && data.message) return onUploaded(item, data);
+        var error = data && data.error ? data.error : {};
+        failUpload(item, error.message || 'The file could not be sent.', res.status >= 500);
+      });
+    }, function () {
+      item.uploading = false;  // offline: stays pending, sent again after the reconnect
+    });
+  }
+
+  function onUploaded(item, data) {
+    var followed = String(state.conversationId) === String(data.message.conversation_id);
+    onAck({ client_id: item.clientId, message: data.message });
+    (data.replies || []).forEach(function (m) { onServerMessage(m, true); });
+    // A file may start the conversation: say hello again so the socket follows it.
+    if (!followed) sendFrame({ type: 'hello', token: state.token });
+  }
+
+  function failUpload(item, text, canRetry) {
+    var idx = state.outbox.indexOf(item);
+    if (idx !== -1) state.outbox.splice(idx, 1);
+    item.state = 'failed';
+    setNodeState(item.node, 'failed', canRetry ? item : null);
+    showError(text);
   }
 
   /* ── Rendering ──────────────────────────────────────────────────────── */
@@ -711,7 +792,10 @@
       node.setAttribute('data-payload', text);
       text = state.payloadTitles.get(text);
     }
-    appendLinkified(bubble, text);
+    var files = Array.isArray(m.attachments) ? m.attachments : [];
+    var names = files.map(function (a) { return String(a.filename); }).join(', ');
+    if (!files.length || text !== names) appendLinkified(bubble, text);
+    files.forEach(function (a) { if (a) bubble.appendChild(renderAttachment(a)); });
     node.appendChild(bubble);
 
     if (Array.isArray(m.citations) && m.citations.length) {
@@ -729,6 +813,32 @@
     if (sender === 'customer') node.appendChild(el('div', { className: 'hlw-delivery' }));
     setNodeState(node, deliveryState);
     return node;
+  }
+
+  /* An image as a thumbnail that opens the full picture; a PDF as a link that downloads it. */
+  function renderAttachment(a) {
+    var href = safeUrl(a.url, scriptUrl.href);
+    var name = String(a.filename || 'file');
+    if (!href) return el('span', { className: 'hlw-file', text: name });
+    var link = el('a', {
+      href: href, target: '_blank', rel: 'noopener', className: 'hlw-attachment',
+      'data-testid': 'widget-attachment', 'data-content-type': String(a.content_type || '')
+    });
+    if (/^image\//.test(String(a.content_type))) {
+      link.setAttribute('aria-label', 'Image: ' + name + ' (opens in a new tab)');
+      link.appendChild(el('img', { src: href, alt: name, loading: 'lazy', className: 'hlw-thumb' }));
+    } else {
+      link.classList.add('hlw-file');
+      link.appendChild(icon(ICON_FILE, 18));
+      link.appendChild(el('span', { text: name + (a.size ? ' (' + formatSize(a.size) + ')' : '') }));
+    }
+    return link;
+  }
+
+  function formatSize(bytes) {
+    if (bytes >= 1048576) return (bytes / 1048576).toFixed(1) + ' MB';
+    if (bytes >= 1024) return Math.round(bytes / 1024) + ' KB';
+    return bytes + ' bytes';
   }
 
   function setNodeState(node, deliveryState, item) {
