@@ -89,6 +89,14 @@ async def _fresh_postgres_url(server: PostgresServer) -> str:
     return server.url(name)
 
 
+@pytest.fixture
+async def postgres_url(postgres: PostgresServer) -> str:
+    """A freshly migrated PostgreSQL database, for behaviour only PostgreSQL has."""
+    url = await _fresh_postgres_url(postgres)
+    await migrate.upgrade_async(url)
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A freshly migrated database, once on SQLite and once on PostgreSQL."""

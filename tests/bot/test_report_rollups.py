@@ -156,9 +156,16 @@ async def test_rebuild_folds_everything_again_to_the_same_figures(db: Database) 
     assert await assert_rollups_equal_the_fold(db) == before
 
 
-async def test_a_page_does_not_wait_for_a_running_refresh(db: Database, database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers itself; the advisory lock is PostgreSQL's")
+async def test_a_page_does_not_wait_for_a_running_refresh(postgres_url: str) -> None:
+    """On PostgreSQL (SQLite serialises writers itself; the advisory lock is PostgreSQL's)."""
+    db = Database(postgres_url)
+    try:
+        await _page_does_not_wait(db)
+    finally:
+        await db.dispose()
+
+
+async def _page_does_not_wait(db: Database) -> None:
     await write(db, events())
     async with db.session() as busy, busy.begin():
         assert await refresh(busy) == 4  # holds the lock until this transaction ends
