@@ -150,12 +150,21 @@ async def until_listening(*hubs: Hub) -> None:
     await asyncio.wait_for(wait(), 10)
 
 
-async def test_local_hub_delivers_to_subscribers_of_the_topic() -> None:
-    hub = LocalHub()
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_a_hub_delivers_to_the_subscribers_of_the_topic(
+    backend: str, hubs: Callable[[], Awaitable[Hub]]
+) -> None:
+    hub = LocalHub() if backend == "memory" else await hubs()
+    await until_listening(hub)
     async with hub.subscribe("conversation:1") as one, hub.subscribe("conversation:2") as two:
         hub.publish("conversation:1", {"kind": "status", "status": "with_agent"})
         assert await next_payload(one) == {"kind": "status", "status": "with_agent"}
+        hub.publish("conversation:1", {"kind": "typing", "name": "Ada"})
+        assert await next_payload(one) == {"kind": "typing", "name": "Ada"}  # in order
         assert two.empty()
+    hub.publish("conversation:1", {"kind": "status"})  # no subscribers left: nobody to tell
+    await asyncio.sleep(0.05)
+    assert one.empty()
 
 
 async def test_a_publish_on_one_worker_reaches_subscribers_on_every_worker(
