@@ -52,6 +52,14 @@ class ReceivedFile:
     storage_key: str
 
 
+@dataclass(frozen=True)
+class RefusedFile:
+    """A file a customer sent that was not kept, and why (the limit or the types allowed)."""
+
+    label: str  # how to name it to the customer: "the photo", "report.docx"
+    reason: str
+
+
 def sniff_type(head: bytes) -> str | None:
     """The accepted type these first bytes belong to, or None."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.attachments import ReceivedFile, attach_files
+from actions.attachments import ReceivedFile, RefusedFile, attach_files
 from actions.conversations import (
     add_message,
     get_conversation,
@@ -59,8 +59,8 @@ class InboundMessage:
     display_name: str | None = None
     # Files kept in the store that come with the message; `text` may then be empty (no caption).
     attachments: tuple[ReceivedFile, ...] = ()
-    # Files the customer sent that were not accepted, each said in words ("photo.png: too large").
-    refused: tuple[str, ...] = ()
+    # Files the customer sent that were not kept, and why: noted in the message, told to them.
+    refused: tuple[RefusedFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,9 @@ class Engine:
             if inbound.attachments:
                 await attach_files(session, conversation, message, inbound.attachments)
             turn = Turn(conversation.id, message)
+            for refused in inbound.refused:  # said first, whoever has the conversation
+                apology = f"Sorry, I could not take {refused.label}: {refused.reason}."
+                await self._say(session, conversation, apology, turn)
             await self._decide(session, conversation, parse, turn)
         if turn.pending_action is not None:
             await self._run_remote_action(turn, turn.pending_action)
@@ -363,7 +366,8 @@ class Engine:
 def _stored_text(caption: str, inbound: InboundMessage) -> str:
     """The caption, else the files' names; then what was refused."""
     names = ", ".join(f.filename for f in inbound.attachments)
-    return "\n".join(part for part in (caption or names, *inbound.refused) if part)
+    notes = [f"({r.label} was not accepted: {r.reason})" for r in inbound.refused]
+    return "\n".join(part for part in (caption or names, *notes) if part)
 
 
 def _annotations(parse: Parse) -> dict[str, Any]:

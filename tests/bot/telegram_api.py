@@ -1,4 +1,5 @@
-"""A small Bot API server on loopback that speaks the methods helpline uses, and records calls."""
+"""A small Bot API server on loopback that speaks the methods helpline uses, and records calls;
+files are fetched as from the real one: getFile, then GET /file/bot<token>/<file_path>."""
 
 from __future__ import annotations
 
@@ -21,9 +22,12 @@ class FakeBotApi:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.updates: list[dict[str, Any]] = []
         self.overrides: dict[str, list[dict[str, Any]]] = {}  # method -> queued error replies
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes)
+        self.downloads: list[str] = []  # file paths fetched
         self._next_id = 1000
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{file_path:.+}", self._download)
         self.server = TestServer(app, host="127.0.0.1")
 
     @property
@@ -42,11 +46,33 @@ class FakeBotApi:
         if queued:
             error = queued.pop(0)  # the Bot API answers errors with the HTTP status of the code
             return web.json_response(error, status=int(error["error_code"]))
+        if method == "getFile" and str(params.get("file_id")) not in self.files:
+            invalid = "Bad Request: invalid file_id"
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": invalid}, status=400
+            )
         return web.json_response({"ok": True, "result": await self._result(method, params)})
+
+    def add_file(self, file_id: str, data: bytes, file_path: str) -> dict[str, Any]:
+        """A file Telegram keeps for the bot; returns its PhotoSize / Document fields."""
+        self.files[file_id] = (file_path, data)
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(data)}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != TOKEN:
+            return web.Response(status=401)
+        path = request.match_info["file_path"]
+        found = [data for file_path, data in self.files.values() if file_path == path]
+        if not found:
+            return web.Response(status=404)
+        self.downloads.append(path)
+        return web.Response(body=found[0], content_type="application/octet-stream")
 
     async def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
+        if method == "getFile":
+            return self._get_file(str(params.get("file_id")))
         if method == "sendMessage":
             self._next_id += 1
             chat = int(params["chat_id"])
@@ -63,6 +89,15 @@ class FakeBotApi:
                 await asyncio.sleep(0.2)
             return pending
         return True  # deleteWebhook, setWebhook, answerCallbackQuery
+
+    def _get_file(self, file_id: str) -> dict[str, Any]:
+        file_path, data = self.files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(data),
+            "file_path": file_path,
+        }
 
     def sent(self, chat: int | None = None) -> list[dict[str, Any]]:
         return [
@@ -107,3 +142,16 @@ def text_update(
             "from": {"id": chat, "is_bot": False, "first_name": "Kim", "last_name": "Lee"},
         },
     }
+
+
+def file_update(
+    update_id: int, chat: int, caption: str | None = None, **media: Any
+) -> dict[str, Any]:
+    """A message carrying `photo=[sizes]`, `document={...}`, `voice={...}`, with a caption."""
+    update = text_update(update_id, chat, "")
+    message = update["message"]
+    del message["text"]
+    message.update(media)
+    if caption is not None:
+        message["caption"] = caption
+    return update

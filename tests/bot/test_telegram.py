@@ -15,9 +15,9 @@ from bot.channels.telegram import SECRET_HEADER, TelegramChannel
 from bot.components import Components, telegram_channel
 from bot.settings import ConfigError
 from bot.web.app import create_app
-from storage.models import CsatResponse, Event, Message
+from storage.models import Attachment, CsatResponse, Event, Message
 from tests.bot.conftest import Client, login
-from tests.bot.telegram_api import TOKEN, FakeBotApi, text_update
+from tests.bot.telegram_api import TOKEN, FakeBotApi, file_update, text_update
 
 SECRET = "s3cret-webhook-token"
 HOOK = "/webhooks/telegram"
@@ -198,3 +198,92 @@ def test_telegram_needs_its_secrets(components: Components) -> None:
     assert telegram_channel(
         settings, components.engine, {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "x"}
     )
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x07" * 3000
+MB = 1024 * 1024
+
+
+async def customer_messages(components: Components) -> list[Message]:
+    async with components.db.session() as session:
+        query = select(Message).where(Message.sender == "customer").order_by(Message.id)
+        return list(await session.scalars(query))
+
+
+async def test_a_photo_is_fetched_in_its_largest_size_and_kept_with_its_caption(
+    tg_client: Client, components: Components, api: FakeBotApi, users: dict[str, int]
+) -> None:
+    small = api.add_file("p-small", JPEG[:200], "photos/file_1.jpg")
+    large = api.add_file("p-large", JPEG, "photos/file_2.jpg")
+    sizes = [{**small, "width": 90, "height": 60}, {**large, "width": 1280, "height": 853}]
+    caption = "my parcel arrived like this"
+    assert await post(tg_client, file_update(30, CHAT, caption, photo=sizes)) == 200
+
+    [message] = await customer_messages(components)
+    assert message.text == caption
+    assert message.intent is not None  # the caption is understood like any text
+    [attachment] = message.attachments
+    assert (attachment.filename, attachment.content_type, attachment.size) == (
+        "photo.jpg",
+        "image/jpeg",
+        len(JPEG),
+    )
+    assert [p["file_id"] for m, p in api.calls if m == "getFile"] == ["p-large"]
+    assert api.downloads == ["photos/file_2.jpg"]
+    await login(tg_client, "sam")
+    served = await tg_client.get(f"/attachments/{attachment.id}")
+    assert served.status == 200
+    assert await served.read() == JPEG
+
+
+async def test_a_document_without_caption_is_kept_and_acknowledged(
+    tg_client: Client, components: Components, api: FakeBotApi
+) -> None:
+    pdf = b"%PDF-1.4\n" + b"\x01" * 500
+    document = {
+        **api.add_file("d-1", pdf, "documents/file_3.pdf"),
+        "file_name": "manual.pdf",
+        "mime_type": "application/pdf",
+    }
+    assert await post(tg_client, file_update(31, CHAT, document=document)) == 200
+    [message] = await customer_messages(components)
+    assert (message.text, message.intent) == ("manual.pdf", None)
+    assert [a.content_type for a in message.attachments] == ["application/pdf"]
+    await api.wait_for(lambda: len(api.sent(CHAT)) == 1)
+    assert "got your file" in api.sent(CHAT)[0]["text"]
+
+
+async def test_files_over_the_limit_or_of_other_types_are_noted_and_the_customer_told(
+    tg_client: Client, components: Components, api: FakeBotApi
+) -> None:
+    big = {
+        "file_id": "d-big",
+        "file_unique_id": "u-big",
+        "file_size": 11 * MB,
+        "file_name": "scan.pdf",
+        "mime_type": "application/pdf",
+    }
+    word = {
+        **api.add_file("d-2", b"PK\x03\x04" + b"\x00" * 300, "documents/file_4.docx"),
+        "file_name": "notes.docx",
+        "mime_type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }
+    voice = {"file_id": "v-1", "file_unique_id": "u-v1", "duration": 3}
+    assert await post(tg_client, file_update(40, CHAT, document=big)) == 200
+    assert await post(tg_client, file_update(41, CHAT, "see attached", document=word)) == 200
+    assert await post(tg_client, file_update(42, CHAT, voice=voice)) == 200
+
+    texts = [m.text for m in await customer_messages(components)]
+    assert texts[0] == (
+        "(scan.pdf was not accepted: the file is too large: it is 11 MB; the limit is 10 MB)"
+    )
+    assert texts[1].startswith("see attached\n(notes.docx was not accepted: ")
+    assert texts[2].startswith("(the voice message was not accepted: only pictures")
+    assert [p["file_id"] for m, p in api.calls if m == "getFile"] == ["d-2"]  # big: never fetched
+    assert await count(components, Attachment) == 0
+    await api.wait_for(lambda: len(api.sent(CHAT)) >= 3)
+    told = [p["text"] for p in api.sent(CHAT)]
+    assert "Sorry, I could not take scan.pdf: the file is too large" in told[0]
+    assert "the limit is 10 MB" in told[0]
+    assert any("notes.docx" in t and "application/pdf" in t for t in told)
+    assert any("the voice message" in t for t in told)
