@@ -114,6 +114,7 @@ def create_app(components: Components) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     app.cleanup_ctx.append(_live_updates)
     app.cleanup_ctx.append(_periodic_work)
+    app.cleanup_ctx.append(kb_admin.keep_in_step)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(PACKAGE / "templates"),

@@ -5,8 +5,13 @@ re-indexed in this server at once (only it is encoded), so the next question see
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
 
 from aiohttp import web
+from sqlalchemy import func, select
 
 from actions.articles import (
     PUBLISHED,
@@ -16,6 +21,7 @@ from actions.articles import (
     get_article,
     list_articles,
     publish_article,
+    published_articles,
     unpublish_article,
     update_article,
 )
@@ -26,7 +32,9 @@ from bot.web.render import render
 from bot.web.staff import staff
 from storage.models import KbArticle
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+SYNC_SECONDS = 15  # how soon an edit made through another worker reaches this one
 # One re-index at a time, each reading the article's latest state: the index ends as the DB is.
 KB_WRITES = web.AppKey("kb_writes", asyncio.Lock)
 EDITOR_ROLES = REPORT_ROLES  # supervisors and admins
@@ -112,6 +120,57 @@ async def publish(request: web.Request) -> web.Response:
 @routes.post("/kb/admin/{slug}/unpublish")
 async def unpublish(request: web.Request) -> web.Response:
     return await _set_status(request, publish=False)
+
+
+async def keep_in_step(app: web.Application) -> AsyncIterator[None]:
+    """Every SYNC_SECONDS, bring this worker's index in line with the published articles when
+    they changed since the last look (an edit made through another worker, an import)."""
+    task = asyncio.create_task(_sync_forever(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _sync_forever(app: web.Application) -> None:
+    seen = await _fingerprint(app)  # the index was built from this state at start-up
+    while True:
+        await asyncio.sleep(SYNC_SECONDS)
+        try:
+            now = await _fingerprint(app)
+            if now != seen:
+                await sync_index(app)
+                seen = now
+        except Exception:  # the next round tries again; serving goes on
+            log.exception("knowledge base: could not compare the index with the database")
+
+
+async def _fingerprint(app: web.Application) -> tuple[int, datetime | None]:
+    """Changes with every create, edit, publish and unpublish (each sets updated_at)."""
+    async with app[keys.COMPONENTS].db.session() as session:
+        count, latest = (
+            await session.execute(select(func.count(), func.max(KbArticle.updated_at)))
+        ).one()
+    return int(count), latest
+
+
+async def sync_index(app: web.Application) -> tuple[int, int]:
+    """Re-index the published articles that differ from the index and drop the unpublished;
+    returns (re-indexed, removed)."""
+    components = app[keys.COMPONENTS]
+    async with app[KB_WRITES]:
+        async with components.db.session() as session:
+            published = {a.id: a for a in await published_articles(session)}
+        kb = components.kb
+        changed = [a for slug, a in published.items() if kb.articles.get(slug) != a]
+        gone = [slug for slug in kb.articles if slug not in published]
+        for article in changed:
+            await asyncio.to_thread(kb.upsert, article)
+        for slug in gone:
+            await asyncio.to_thread(kb.remove, slug)
+    if changed or gone:
+        log.info("knowledge base: %d articles re-indexed, %d removed", len(changed), len(gone))
+    return len(changed), len(gone)
 
 
 async def reindex(app: web.Application, slug: str) -> None:

@@ -3,6 +3,7 @@ HTTP, and the running bot answers customers from the new text at once (or stops 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -10,6 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from actions.articles import (
+    ArticleFields,
+    create_article,
+    get_article,
+    publish_article,
+    unpublish_article,
+)
 from actions.users import create_user
 from bot.components import Components, import_kb_sources, published_articles_in, wire
 from bot.settings import Settings
@@ -194,3 +202,28 @@ async def test_writes_need_the_csrf_token_and_an_editor_role(
     assert refused.status == 403
     assert (await client.get("/kb/admin")).status == 403
     assert SHIPPING in live.kb.articles
+
+
+async def test_an_edit_made_through_another_worker_reaches_this_one(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    live: Components,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.web import kb_admin  # noqa: PLC0415
+    from bot.web.app import create_app  # noqa: PLC0415
+
+    monkeypatch.setattr(kb_admin, "SYNC_SECONDS", 0.1)
+    client = await aiohttp_client(create_app(live))
+    await asyncio.sleep(0.3)  # the watcher has taken its first look
+    async with live.db.session() as session, session.begin():  # as another worker's editor would
+        fields = ArticleFields("Gift wrapping", "We wrap presents in recycled paper for 3 EUR.")
+        row = await create_article(session, "gift-wrapping", fields, None)
+        await publish_article(session, row, None)
+        await unpublish_article(session, await get_article(session, SHIPPING), None)
+    for _ in range(100):
+        if "gift-wrapping" in live.kb.articles and SHIPPING not in live.kb.articles:
+            break
+        await asyncio.sleep(0.1)
+    assert "gift-wrapping" in live.kb.articles and SHIPPING not in live.kb.articles
+    reply = await _ask(client, "c5", "do you offer gift wrapping for presents?")
+    assert reply["citations"] == [{"title": "Gift wrapping", "url": "/kb/gift-wrapping"}]
