@@ -63,6 +63,22 @@ def with_visitor_keys(secret: bytes, visitor: str, data: dict[str, Any]) -> dict
     return {**data, "attachments": attachments}
 
 
+async def admit_message(
+    components: Components, limiter: RateLimiter, visitor: str, address: str
+) -> None:
+    """The limits every widget message passes (a text or a file): so many per visitor, and one
+    that would start a conversation counts against its address's limit."""
+    wait = await limiter.hit(f"web:{visitor}")
+    if wait is not None:
+        raise RateLimited(f"too many messages; try again in {wait} s", wait)
+    async with components.db.session() as session:
+        if await find_open_conversation(session, CHANNEL, visitor) is not None:
+            return
+    wait = await components.limits.new_conversations.hit(f"web:{address}")
+    if wait is not None:
+        raise RateLimited(f"too many new conversations; try again in {wait} s", wait)
+
+
 class WidgetSession:
     """One socket: hello, messages and ratings in; acks, replies and live updates out."""
 
@@ -152,10 +168,7 @@ class WidgetSession:
     async def _message(self, text: object, client_id: str | None) -> None:
         if not isinstance(text, str):
             raise InvalidInput("`text` must be a string")
-        wait = await self.limiter.hit(f"web:{self.visitor}")
-        if wait is not None:
-            raise RateLimited(f"too many messages; try again in {wait} s", wait)
-        await self._limit_new_conversations()
+        await admit_message(self.components, self.limiter, self.visitor, self.address)
         inbound = InboundMessage(CHANNEL, self.visitor, text, external_id=client_id)
         async with self.turn_lock:
             turn = await self.components.engine.handle(inbound)
@@ -165,16 +178,6 @@ class WidgetSession:
             )
             for reply in turn.replies:
                 await self._send_message(reply)
-
-    async def _limit_new_conversations(self) -> None:
-        """A message that would start a conversation counts against its address's limit."""
-        async with self.components.db.session() as session:
-            if await find_open_conversation(session, CHANNEL, self.visitor) is not None:
-                return
-        limit = self.components.limits.new_conversations
-        wait = await limit.hit(f"web:{self.address}")
-        if wait is not None:
-            raise RateLimited(f"too many new conversations; try again in {wait} s", wait)
 
     async def _rating(self, rating: object, comment: object) -> None:
         if comment is not None and not isinstance(comment, str):

@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.attachments import IMAGE_TYPES, get_attachment, receive_file, too_large
 from actions.errors import Forbidden, InvalidInput
-from bot.channels.widget import CHANNEL, sign_attachment, verify_token, with_visitor_keys
+from bot.channels.widget import (
+    CHANNEL,
+    admit_message,
+    sign_attachment,
+    verify_token,
+    with_visitor_keys,
+)
 from bot.engine import InboundMessage
 from bot.views import message_json
 from bot.web import keys
@@ -50,6 +56,8 @@ async def upload(request: web.Request) -> web.Response:
     visitor = verify_token(components.secret, fields.get("token"))
     if visitor is None:
         raise Unauthenticated("a valid widget token is needed to send files")
+    limiter = request.app[keys.MESSAGE_LIMIT]
+    await admit_message(components, limiter, visitor, request.remote or "unknown")
     if "conversation_id" in fields:
         await _check_owner(request, visitor, fields["conversation_id"])
     received = await receive_file(

@@ -20,7 +20,9 @@ from bot.channels.widget import sign_visitor
 from bot.components import Components, wire
 from bot.engine import InboundMessage
 from bot.settings import Settings
+from bot.web import keys
 from bot.web.app import create_app
+from bot.web.ratelimit import MemoryRateLimiter
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.model import NLUModel
 from storage.models import Attachment, Message
@@ -284,3 +286,16 @@ async def test_a_file_is_served_to_its_visitor_and_staff_only(
     assert anonymous.status in (401, 303)
     assert (await client.get("/attachments/999999", allow_redirects=False)).status == 404
     assert (await client.get(url)).status == 200
+
+
+async def test_uploads_count_against_the_visitors_message_limit(
+    aiohttp_client: Callable[..., Awaitable[Client]], files_components: Components
+) -> None:
+    app = create_app(files_components)
+    app[keys.MESSAGE_LIMIT] = MemoryRateLimiter(limit=1, window_s=60)
+    client = await aiohttp_client(app)
+    token = sign_visitor(SECRET, "visitor-a")
+    assert (await upload(client, form(PNG, "a.png", "image/png", token)))[0] == 201
+    response = await client.post(UPLOAD, data=form(PNG, "b.png", "image/png", token))
+    assert response.status == 429
+    assert int(response.headers["Retry-After"]) > 0
