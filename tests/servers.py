@@ -140,6 +140,12 @@ class HelplineServer:
                 time.sleep(0.3)
         raise AssertionError("server did not become healthy in 120 s")
 
+    @property
+    def pid(self) -> int:
+        """The server process's id (to read its memory from /proc)."""
+        assert self._process is not None, "the server has not been started"
+        return self._process.pid
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()
