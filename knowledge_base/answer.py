@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from knowledge_base.confidence import DEFAULT_MODEL, ConfidenceModel
 from knowledge_base.index import KnowledgeBaseIndex, Passage
+from nlu.encoder import Vectors
 
 MAX_SENTENCES = 3
 CANDIDATES = 2  # articles ranked per query: the best and the runner-up for the margin
@@ -79,10 +80,12 @@ def draft_answer(
     index: KnowledgeBaseIndex,
     threshold: float,
     model: ConfidenceModel = DEFAULT_MODEL,
+    query_vector: Vectors | None = None,
 ) -> Answer | None:
     """The best passage's most relevant sentences and its article, or None when the confidence
-    (the probability that the article answers the query) is below the threshold."""
-    passages = index.search(query, k=CANDIDATES, distinct_articles=True)
+    (the probability that the article answers the query) is below the threshold. The query is
+    encoded here unless its vector is given."""
+    passages = index.search(query, k=CANDIDATES, distinct_articles=True, query_vector=query_vector)
     return answer_from(query, passages, threshold, model)
 
 

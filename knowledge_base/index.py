@@ -74,6 +74,10 @@ class KnowledgeBaseIndex:
     def dense_store(self) -> DenseStore | None:
         return self._dense
 
+    @property
+    def encoder(self) -> Encoder:
+        return self._encoder
+
     def upsert(self, article: Article) -> int:
         """Add the article, or replace the one with its id; returns how many texts were encoded."""
         with self._writing:
@@ -90,12 +94,21 @@ class KnowledgeBaseIndex:
             self._state = self._build(kept, None)
             return True
 
-    def search(self, query: str, k: int = 5, distinct_articles: bool = False) -> list[Passage]:
-        """The k best passages, best first; with `distinct_articles`, one per article."""
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        distinct_articles: bool = False,
+        query_vector: Vectors | None = None,
+    ) -> list[Passage]:
+        """The k best passages, best first; with `distinct_articles`, one per article.
+        `query_vector` is the query's vector when the caller has it (from a shared batcher)."""
         state = self._state  # one consistent snapshot, whatever `upsert` does meanwhile
         if not state.chunks or not query.strip():
             return []
-        rows, similarity = self._dense_similarity(state, self._encoder.encode([query])[0], k)
+        if query_vector is None:
+            query_vector = self._encoder.encode([query])[0]
+        rows, similarity = self._dense_similarity(state, query_vector, k)
         fused = (1 - BM25_WEIGHT) * similarity + BM25_WEIGHT * _bm25_scores(state, query)[rows]
         ranked = rows[np.argsort(-fused, kind="stable")]
         position = {int(row): i for i, row in enumerate(rows)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +10,7 @@ from actions.errors import InvalidInput, RateLimited
 from bot.engine import InboundMessage, Turn, validate_text
 from bot.web import keys
 from bot.web.inputs import json_object
+from nlu.batcher import parse_batched
 
 routes = web.RouteTableDef()
 MAX_SENDER = 255
@@ -60,5 +60,6 @@ def rest_replies(recipient: str, turn: Turn) -> list[dict[str, Any]]:
 async def model_parse(request: web.Request) -> web.Response:
     body = await json_object(request)
     text = validate_text(body.get("text"))
-    parse = await asyncio.to_thread(request.app[keys.COMPONENTS].nlu.parse, text)
+    components = request.app[keys.COMPONENTS]
+    parse, _ = await parse_batched(components.nlu, text, components.encoder)
     return web.json_response(parse.as_rasa())
