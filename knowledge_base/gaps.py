@@ -43,18 +43,24 @@ def group_questions(
     if not questions:
         return []
     ordered = sorted(questions, key=lambda q: q.at, reverse=True)
-    vectors = _unit(encode([q.text for q in ordered]))
+    distinct = list(dict.fromkeys(q.text for q in ordered))  # a repeated question: encoded once
+    by_text = dict(zip(distinct, _unit(encode(distinct)), strict=True))
+    vectors = np.stack([by_text[q.text] for q in ordered])
     members: list[list[int]] = []
-    sums: list[Vectors] = []
+    sums = np.zeros_like(vectors)  # row g: the sum of group g's vectors
     for i, vector in enumerate(vectors):
-        best = _closest(sums, vector)
-        if best is not None and _cosine(sums[best], vector) >= threshold:
-            members[best].append(i)
-            sums[best] = sums[best] + vector
-        else:
-            members.append([i])
-            sums.append(vector.copy())
-    gaps = [_gap(ordered, vectors, rows, total) for rows, total in zip(members, sums, strict=True)]
+        groups = len(members)
+        if groups:
+            norms = np.maximum(np.linalg.norm(sums[:groups], axis=1), 1e-9)
+            cosines = (sums[:groups] @ vector) / norms
+            best = int(np.argmax(cosines))
+            if cosines[best] >= threshold:
+                members[best].append(i)
+                sums[best] += vector
+                continue
+        members.append([i])
+        sums[groups] = vector
+    gaps = [_gap(ordered, vectors, rows, sums[g]) for g, rows in enumerate(members)]
     return sorted(gaps, key=lambda g: (-g.count, -g.last_seen.timestamp()))
 
 
@@ -69,16 +75,6 @@ def _gap(ordered: list[Question], vectors: Vectors, rows: list[int], total: Vect
         kinds=dict(Counter(q.kind for q in group)),
         questions=group,
     )
-
-
-def _closest(sums: list[Vectors], vector: Vectors) -> int | None:
-    if not sums:
-        return None
-    return int(np.argmax([_cosine(total, vector) for total in sums]))
-
-
-def _cosine(total: Vectors, vector: Vectors) -> float:
-    return float(total @ vector) / max(float(np.linalg.norm(total)), 1e-9)
 
 
 def _unit(vectors: Vectors) -> Vectors:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from itertools import groupby
 
@@ -19,7 +20,10 @@ from bot.web import keys
 from bot.web.auth import REPORT_ROLES
 from bot.web.render import render
 from bot.web.staff import staff
+from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.gaps import Gap, Question, group_questions
+from knowledge_base.index import KnowledgeBaseIndex
+from nlu.encoder import Vectors
 from storage.models import Message, utcnow
 
 routes = web.RouteTableDef()
@@ -28,6 +32,8 @@ PERIOD_NAMES = (("7d", "Last 7 days"), ("30d", "Last 30 days"), ("90d", "Last 90
                 ("all", "All time"))  # fmt: skip
 FALLBACK_INTENT = "nlu_fallback"
 RATING_ANSWERS = frozenset({"1", "2", "3", "4", "5"})
+CACHE_LIMIT = 50_000  # question vectors kept between page loads (1.5 kB each)
+_question_vectors = EmbeddingCache()
 
 
 @routes.get("/kb/gaps")
@@ -91,8 +97,18 @@ async def _gaps(request: web.Request) -> tuple[str, list[Gap]]:
     async with components.db.session() as session:
         await staff(session, request, REPORT_ROLES)
         questions = await unanswered_questions(session, components.settings, since)
-    gaps = await asyncio.to_thread(group_questions, questions, components.kb.encode)
+    gaps = await asyncio.to_thread(group_questions, questions, _encoder(components.kb))
     return period, gaps
+
+
+def _encoder(kb: KnowledgeBaseIndex) -> Callable[[list[str]], Vectors]:
+    """Encode with the vectors of questions seen before kept in memory (a page load encodes
+    only new questions); the memory is let go past CACHE_LIMIT questions."""
+    global _question_vectors  # noqa: PLW0603 (one cache per process, shared by the requests)
+    if len(_question_vectors) > CACHE_LIMIT:
+        _question_vectors = EmbeddingCache()
+    cache = _question_vectors
+    return lambda texts: cache.encode(kb.encoder, texts)[0]
 
 
 async def unanswered_questions(
