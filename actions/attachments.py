@@ -183,8 +183,7 @@ async def get_attachment(session: AsyncSession, attachment_id: int) -> Attachmen
 def sanitise_filename(raw: str | None, content_type: str) -> str:
     """A name safe to show and to send back in Content-Disposition: no folders, no control
     characters, at most MAX_FILENAME characters, ending in an extension of its type."""
-    base = PureWindowsPath(PurePosixPath(raw or "").name).name  # drops both kinds of folders
-    base = unicodedata.normalize("NFC", base)
+    base = unicodedata.normalize("NFC", _basename(raw or ""))
     base = "".join(c for c in base if unicodedata.category(c)[0] != "C")
     base = re.sub(r"\s+", " ", base).strip(" .")
     stem, dot, extension = base.rpartition(".")
@@ -207,6 +206,10 @@ def human_size(size: int | None) -> str:
 
 
 def _extension(filename: str) -> str:
-    name = PureWindowsPath(PurePosixPath(filename).name).name
-    _, dot, extension = name.rpartition(".")
+    _, dot, extension = _basename(filename).rpartition(".")
     return extension.lower().strip() if dot else ""
+
+
+def _basename(path: str) -> str:
+    """The last part of a path written with either kind of separator."""
+    return PureWindowsPath(PurePosixPath(path).name).name

@@ -735,7 +735,8 @@
         failUpload(item, error.message || 'The file could not be sent.', res.status >= 500);
       });
     }, function () {
-      item.uploading = false;  // offline: stays pending, sent again after the reconnect
+      item.uploading = false;
+      failUpload(item, 'The file could not be sent. Check your connection and try again.', true);
     });
   }
 

@@ -112,6 +112,7 @@ def create_app(components: Components) -> web.Application:
     app[keys.MESSAGE_LIMIT] = components.limits.messages
     app[keys.SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(_close_sockets)
+    app.on_response_prepare.append(attachments.allow_origin)
     app.cleanup_ctx.append(_live_updates)
     app.cleanup_ctx.append(_periodic_work)
     app.cleanup_ctx.append(kb_admin.keep_in_step)

@@ -76,9 +76,7 @@ async def upload(request: web.Request) -> web.Response:
         return with_visitor_keys(components.secret, visitor, message_json(message, with_nlu=False))
 
     body = {"message": seen(turn.message), "replies": [seen(r) for r in turn.replies]}
-    response = web.json_response(body, status=201)
-    _allow_origin(request, response)
-    return response
+    return web.json_response(body, status=201)
 
 
 @routes.get("/attachments/{attachment_id}")
@@ -184,9 +182,15 @@ async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _allow_origin(request: web.Request, response: web.StreamResponse) -> None:
-    """check_origin has let this Origin through: let the embedding page read the answer."""
+async def allow_origin(request: web.Request, response: web.StreamResponse) -> None:
+    """Let a page that may embed the widget read the upload's answer, errors included (so it
+    can say what was wrong); a foreign Origin was refused before anything was done."""
     origin = request.headers.get(hdrs.ORIGIN)
-    if origin:
-        response.headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
-        response.headers[hdrs.VARY] = hdrs.ORIGIN
+    if request.path != UPLOAD_PATH or not origin:
+        return
+    try:
+        check_origin(request, request.app[keys.COMPONENTS].settings.channels.widget.allowed_origins)
+    except Forbidden:
+        return
+    response.headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
+    response.headers[hdrs.VARY] = hdrs.ORIGIN

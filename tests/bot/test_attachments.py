@@ -251,10 +251,11 @@ async def test_uploads_without_a_valid_token_or_from_foreign_pages_are_refused(
         client, form(PNG, "a.png", "image/png", other, conversation_id=conversation)
     )
     assert refused[0] == 403
-    foreign = await upload(
-        client, form(PNG, "a.png", "image/png", mine), Origin="https://evil.example"
+    foreign = await client.post(
+        UPLOAD, data=form(PNG, "a.png", "image/png", mine), headers={"Origin": "https://x.example"}
     )
-    assert foreign[0] == 403
+    assert foreign.status == 403
+    assert "Access-Control-Allow-Origin" not in foreign.headers
     assert await count(components, Attachment) == 1
 
     own = str(client.make_url("")).rstrip("/")
@@ -262,6 +263,12 @@ async def test_uploads_without_a_valid_token_or_from_foreign_pages_are_refused(
         UPLOAD, data=form(PNG, "b.png", "image/png", mine), headers={"Origin": own}
     )
     assert allowed.status == 201
+    assert allowed.headers["Access-Control-Allow-Origin"] == own
+    wrong_type = await client.post(
+        UPLOAD, data=form(HTML, "c.png", "image/png", mine), headers={"Origin": own}
+    )
+    assert wrong_type.status == 415
+    assert wrong_type.headers["Access-Control-Allow-Origin"] == own  # the page can say why
 
 
 async def test_a_file_is_served_to_its_visitor_and_staff_only(
