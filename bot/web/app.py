@@ -158,17 +158,17 @@ async def _live_updates(app: web.Application) -> AsyncIterator[None]:
     """Run the hub; when it may have missed updates (Redis came back), browsers reconnect and
     resume from the database."""
     hub = app[keys.COMPONENTS].hub
-    hub.on_resubscribed(lambda: _close_sockets(app))
+    hub.on_resubscribed(lambda: _close_sockets(app, b"live updates resumed: reload"))
     await hub.start()
     yield
     await hub.close()
 
 
-async def _close_sockets(app: web.Application) -> None:
+async def _close_sockets(app: web.Application, why: bytes = b"server shutting down") -> None:
     """Tell every browser we are going away, so it reconnects (to us or another worker) at once."""
     sockets = app[keys.SOCKETS]
     for socket in list(sockets):
-        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=why)
 
 
 async def _close(app: web.Application) -> None:
