@@ -335,6 +335,8 @@ def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings
         raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     data: dict[str, Any] = dict(raw)

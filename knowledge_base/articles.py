@@ -122,6 +122,8 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:
         meta = yaml.safe_load(parts[0][3:]) or {}
     except yaml.YAMLError as exc:
         raise ArticleError(f"{path}: the front matter is not valid YAML ({exc})") from exc
+    except RecursionError as exc:
+        raise ArticleError(f"{path}: the front matter is nested too deeply") from exc
     if not isinstance(meta, dict):
         raise ArticleError(f"{path}: the front matter must be a mapping")
     return meta, parts[1].lstrip("-").lstrip("\n")

@@ -45,6 +45,8 @@ def read_faq_json(path: Path, url_prefix: str = "/kb/") -> list[Article]:
         data = json.loads(read_utf8(path))
     except json.JSONDecodeError as exc:
         raise ArticleError(f"{path}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ArticleError(f"{path}: the JSON is nested too deeply") from exc
     if not isinstance(data, list):
         raise ArticleError(f"{path}: expected a JSON list of FAQ objects")
     return _articles(path, url_prefix, enumerate(data, start=1), "item")

@@ -3,6 +3,7 @@ or CSV."""
 
 from __future__ import annotations
 
+import _csv
 import csv
 import json
 import re
@@ -108,24 +109,32 @@ def _read_csv(path: Path) -> TrainingData:
     data = TrainingData()
     with path.open(encoding="utf-8", newline="") as handle:
         rows = csv.reader(handle)
-        header = next(rows, None)
-        if header is None or len(header) < 2:
-            raise TrainingDataError(path, 1, "expected a header row with text and label columns")
-        for row in rows:
-            line = rows.line_num
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            if len(row) < 2 or not row[0].strip() or not row[1].strip():
-                raise TrainingDataError(path, line, "each row needs a text and a label")
-            data.examples.append(Example(row[0].strip(), row[1].strip()))
+        try:
+            _read_csv_rows(path, rows, data)
+        except csv.Error as exc:  # e.g. a cell beyond csv.field_size_limit()
+            raise TrainingDataError(path, rows.line_num, f"not valid CSV: {exc}") from exc
     if not data.examples:
         raise TrainingDataError(path, None, "no examples found")
     return data
 
 
+def _read_csv_rows(path: Path, rows: _csv.Reader, data: TrainingData) -> None:
+    header = next(rows, None)
+    if header is None or len(header) < 2:
+        raise TrainingDataError(path, 1, "expected a header row with text and label columns")
+    for row in rows:
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise TrainingDataError(path, rows.line_num, "each row needs a text and a label")
+        data.examples.append(Example(row[0].strip(), row[1].strip()))
+
+
 def _read_yaml(path: Path) -> TrainingData:
     try:
         root = yaml.compose(path.read_text(encoding="utf-8"))
+    except RecursionError as exc:
+        raise TrainingDataError(path, None, "not valid YAML: nested too deeply") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

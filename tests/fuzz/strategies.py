@@ -34,6 +34,11 @@ def json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# Brackets nested beyond Python's recursion limit, as YAML or JSON text (slow to parse, so the
+# tests add them as explicit examples rather than drawing them many times).
+DEEP = "[" * 1500
+DEEP_CLOSED = "[" * 1500 + "]" * 1500
+
 # Rasa's `/intent{"entity": "value"}` payloads, well-formed or broken.
 INTENT_PAYLOADS = st.builds(
     lambda name, tail: f"/{name}{tail}",
