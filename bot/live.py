@@ -9,6 +9,7 @@ fans out through Redis to every worker (`bot.redis_hub.RedisHub`); the compositi
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +24,7 @@ from bot.views import message_json, ticket_json
 from storage.database import Database
 from storage.models import Conversation, Message, Ticket
 
+log = logging.getLogger(__name__)
 CONSOLE = "console"
 Payload = dict[str, Any]
 _CHANGES = "live_changes"
@@ -79,7 +81,10 @@ class Hub(ABC):
 
     async def _notify_resubscribed(self) -> None:
         for callback in self._resubscribed:
-            await callback()
+            try:
+                await callback()
+            except Exception:  # one failing callback must not stop live updates
+                log.exception("live updates: a resubscribe callback failed")
 
     async def start(self) -> None:  # noqa: B027 (optional hook: one process needs none)
         """Begin fanning out (a no-op in one process)."""

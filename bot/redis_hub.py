@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.live import Hub, Payload
 from bot.redis_client import REDIS_DOWN
@@ -118,6 +119,7 @@ class RedisHub(Hub):
                 await self._notify_resubscribed()
             async for message in pubsub.listen():
                 self._receive(message["data"])
+        raise RedisConnectionError("the subscription ended")  # reconnect, after the backoff
 
     def _receive(self, raw: bytes) -> None:
         try:
