@@ -35,7 +35,7 @@ routes = web.RouteTableDef()
 UPLOAD_PATH = "/api/widget/attachments"
 FORM_OVERHEAD = 64 * 1024  # the form fields and part headers around the file itself
 CHUNK = 64 * 1024
-MAX_FIELD = 512
+MAX_FIELD = 128  # a token, a client id (as the widget's socket allows) or a conversation id
 # Served files never run as a page: no scripts, no plug-ins, no requests of their own.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
@@ -68,7 +68,7 @@ async def upload(request: web.Request) -> web.Response:
         max_bytes,
     )
     inbound = InboundMessage(
-        CHANNEL, visitor, "", external_id=fields.get("client_id"), attachments=(received,)
+        CHANNEL, visitor, "", external_id=fields.get("client_id") or None, attachments=(received,)
     )
     turn = await components.engine.handle(inbound)
 

@@ -244,6 +244,8 @@ async def test_uploads_without_a_valid_token_or_from_foreign_pages_are_refused(
     conversation = str(body["message"]["conversation_id"])
 
     assert (await upload(client, form(PNG, "a.png", "image/png")))[0] == 401
+    too_long = await upload(client, form(PNG, "a.png", "image/png", mine, client_id="x" * 200))
+    assert too_long[0] == 400
     forged = "visitor-a." + "0" * 40
     assert (await upload(client, form(PNG, "a.png", "image/png", forged)))[0] == 401
     other = sign_visitor(SECRET, "visitor-b")
