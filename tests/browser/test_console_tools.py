@@ -60,7 +60,9 @@ async def test_sla_alert_and_canned_responses(
     editor = supervisor.get_by_test_id("canned-editor")
     await editor.get_by_label("Shortcut").fill("refund")
     await editor.get_by_label("Title").fill("Refund started")
-    await editor.get_by_label("Text").fill("Hi {customer}, {agent} here: your refund is on its way.")
+    await editor.get_by_label("Text").fill(
+        "Hi {customer}, {agent} here: your refund is on its way."
+    )
     await editor.get_by_role("button", name="Save").click()
     dialog = supervisor.get_by_test_id("canned-dialog")
     await expect(dialog.get_by_test_id("canned-item")).to_contain_text("/refund · Refund started")
