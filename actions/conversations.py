@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.errors import NotFound
 from actions.record import Actor, record
+from actions.redaction import redact, redact_entities
 from storage.models import ChannelIdentity, Conversation, Customer, Message
 
 OPEN_STATUSES = ("bot", "waiting", "with_agent", "awaiting_rating")
@@ -107,11 +108,11 @@ async def add_message(
         conversation_id=conversation.id,
         sender=sender,
         sender_user_id=sender_user_id,
-        text=text,
+        text=redact(text),  # privacy.redact: card numbers and configured patterns
         external_id=external_id,
         intent=notes.get("intent"),
         intent_confidence=notes.get("confidence"),
-        entities=notes.get("entities"),
+        entities=redact_entities(notes.get("entities")),
         sentiment=notes.get("sentiment"),
         extras=extras,
         attachments=[],  # known empty: reading it later needs no query

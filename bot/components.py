@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
 from actions.articles import ImportSummary, import_files, published_articles
+from actions.redaction import configure as configure_redaction
 from bot.channels.telegram import TelegramChannel
 from bot.engine import Engine
 from bot.live import Hub, LocalHub
@@ -192,6 +193,7 @@ def telegram_channel(
 def wire(settings: Settings, nlu: NLUModel, kb: KnowledgeBaseIndex, secret: bytes) -> Components:
     """Components around already loaded models: a database, a hub, the limits and the engine;
     with `redis_url` the hub and the limits are shared through Redis, else kept in-process."""
+    configure_redaction(settings.privacy.redact.policy())
     db = Database(settings.database_url)
     hub, limits = shared_state(settings)
     encoder = EncoderBatcher(nlu.encoder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -9,6 +10,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from actions.redaction import RedactionPolicy
 from actions.users import QueueSpec
 from routing import BusinessHours, Match, PriorityRule, QueueRule, SlaPolicy, SlaTargets
 
@@ -179,6 +181,32 @@ class AttachmentsSettings(_Frozen):
     max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
 
 
+class RedactPattern(_Frozen):
+    label: str = Field(pattern=r"^[a-z0-9_]{1,32}$")  # stored as [label]
+    pattern: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _compiles(self) -> RedactPattern:
+        try:
+            re.compile(self.pattern)
+        except re.error as exc:
+            raise ValueError(f"pattern {self.pattern!r} is not a valid regex: {exc}") from exc
+        return self
+
+
+class RedactSettings(_Frozen):
+    cards: bool = True  # card numbers (Luhn-checked) become [card]
+    patterns: tuple[RedactPattern, ...] = ()
+
+    def policy(self) -> RedactionPolicy:
+        compiled = tuple((p.label, re.compile(p.pattern)) for p in self.patterns)
+        return RedactionPolicy(cards=self.cards, patterns=compiled)
+
+
+class PrivacySettings(_Frozen):
+    redact: RedactSettings = RedactSettings()
+
+
 class ChannelsSettings(_Frozen):
     widget: WidgetSettings = WidgetSettings()
     telegram: TelegramSettings = TelegramSettings()
@@ -253,6 +281,7 @@ class Settings(_Frozen):
     attachments: AttachmentsSettings = AttachmentsSettings()
     actions: ActionsSettings = ActionsSettings()
     demo: DemoSettings = DemoSettings()
+    privacy: PrivacySettings = PrivacySettings()
     database_url: str = DEFAULT_DATABASE_URL
     # Several workers share live updates, rate limits and presence through Redis; None keeps
     # them in this process (one worker).

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import actions, db, demo, kb, nlu, report, score, serve, simulate, tickets, users
+from bot.cli import (
+    actions,
+    db,
+    demo,
+    kb,
+    nlu,
+    privacy,
+    report,
+    score,
+    serve,
+    simulate,
+    tickets,
+    users,
+)
 
 app = typer.Typer(help="helpline: customer-service automation.", no_args_is_help=True)
 app.command()(serve.serve)
@@ -20,5 +33,6 @@ for name, sub in (
     ("demo", demo.app),
     ("score", score.app),
     ("actions", actions.app),
+    ("privacy", privacy.app),
 ):
     app.add_typer(sub, name=name)

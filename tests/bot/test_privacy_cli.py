@@ -1,0 +1,73 @@
+"""`helpline privacy export|erase`, in-process through Typer's runner, on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from actions.conversations import add_message, open_conversation
+from bot.cli import app
+from storage import migrate
+from storage.database import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = yaml.safe_load((ROOT / "config.yml").read_text())
+    data["attachments"]["directory"] = str(tmp_path / "files")
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(data))
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    migrate.upgrade(url)
+    asyncio.run(_seed(url))
+    return path
+
+
+async def _seed(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.session() as session, session.begin():
+            conversation = await open_conversation(session, "web", "visitor-1", "Noor")
+            await add_message(session, conversation, "customer", "my card is 4111111111111111")
+    finally:
+        await db.dispose()
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_export_prints_or_writes_one_json_document(config: Path, tmp_path: Path) -> None:
+    code, out, _ = run("privacy", "export", "web:visitor-1", "--config", str(config))
+    assert code == 0
+    document = json.loads(out)
+    assert document["customer"]["display_name"] == "Noor"
+    assert document["conversations"][0]["messages"][0]["text"] == "my card is [card]"
+    target = tmp_path / "noor.json"
+    code, _, _ = run("privacy", "export", "1", "--out", str(target), "--config", str(config))
+    assert code == 0 and json.loads(target.read_text()) == document
+
+
+def test_erase_asks_first_then_erases_once(config: Path) -> None:
+    code, _, err = run("privacy", "erase", "1", "--config", str(config), stdin="n\n")
+    assert code == 1 and "nothing erased" in err
+    code, _, err = run("privacy", "erase", "1", "--config", str(config), stdin="y\n")
+    assert code == 0 and "erased customer 1: 1 messages" in err
+    code, _, err = run("privacy", "erase", "1", "--yes", "--config", str(config))
+    assert code == 0 and "already erased" in err
+    _, out, _ = run("privacy", "export", "1", "--config", str(config))
+    assert json.loads(out)["customer"]["display_name"] == "Erased customer"
+
+
+def test_an_unknown_customer_is_an_error(config: Path) -> None:
+    code, _, err = run("privacy", "export", "telegram:1", "--config", str(config))
+    assert code == 1 and "no customer" in err
