@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+import asyncpg
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -29,6 +30,37 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# How long a client should wait before sending again while the database is unreachable.
+RETRY_AFTER_S = 5
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) says the database cannot be reached right now -
+    refused, lost, shutting down or starting up, locked - rather than that a statement was
+    wrong. Callers answer "try again shortly" (HTTP 503) and keep nothing half-done."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(
+            current,
+            exc.OperationalError
+            | exc.InterfaceError
+            | exc.TimeoutError  # no pooled connection came free in time
+            | ConnectionError  # refused or reset
+            | TimeoutError  # connecting timed out
+            | asyncpg.PostgresConnectionError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.AdminShutdownError
+            | asyncpg.InterfaceError,
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -167,20 +167,35 @@ def helpline_server(
 ) -> Iterator[HelplineServer]:
     """`helpline serve` on a fresh SQLite database, with the session's trained model, an agent
     `ada` in billing and a supervisor `sam` (both with SERVER_PASSWORD)."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'server.db'}"
+    server = prepared_server(tmp_path, demo_model_dir, database_url, server_config)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def prepared_server(
+    tmp_path: Path,
+    demo_model_dir: Path,
+    database_url: str,
+    change: Callable[[dict[str, Any]], None] = lambda config: None,
+    label: str = "server",
+) -> HelplineServer:
+    """A `helpline serve` ready to start: config.yml with the session's model (changed by
+    `change`), the database migrated with `ada` (agent) and `sam` (supervisor) in billing."""
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    server_config(config)
+    change(config)
     config["nlu"]["training_data"] = str(ROOT / "data/nlu.yml")
     config["nlu"]["model_dir"] = str(demo_model_dir)
     config["knowledge_base"]["sources"] = [str(ROOT / "knowledge_base/articles")]
-    path = tmp_path / "config.yml"
+    path = tmp_path / f"{label}.yml"
     path.write_text(yaml.safe_dump(config))
     env = dict(
-        os.environ,
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'server.db'}",
-        HELPLINE_SECRET="e2e-secret",
-        HF_HUB_OFFLINE="1",
+        os.environ, DATABASE_URL=database_url, HELPLINE_SECRET="e2e-secret", HF_HUB_OFFLINE="1"
     )
-    server = HelplineServer(path, env, tmp_path / "server.log")
+    server = HelplineServer(path, env, tmp_path / f"{label}.log")
     for username, name, role in [
         ("ada", "Ada Lovelace", "agent"),
         ("sam", "Sam Supervisor", "supervisor"),
@@ -198,8 +213,4 @@ def helpline_server(
             "--password",
             SERVER_PASSWORD,
         )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return server

@@ -33,7 +33,8 @@ def _pg_bin(name: str) -> str:
 
 
 class PostgresServer:
-    """initdb + pg_ctl on a free loopback port; as root, the cluster runs as the postgres user."""
+    """initdb + pg_ctl on a free loopback port; as root, the cluster runs as the postgres user.
+    `pause` and `resume` stop and start the same cluster on the same port (an outage)."""
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="helpline-pg-"))
@@ -53,6 +54,14 @@ class PostgresServer:
         self._run(
             [_pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"]
         )
+        self.resume()
+        return self
+
+    def pause(self) -> None:
+        """Stop the server, closing every connection, as an outage would."""
+        self._run([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(
             [
@@ -67,7 +76,6 @@ class PostgresServer:
                 "start",
             ]
         )
-        return self
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
@@ -150,6 +158,12 @@ class HelplineServer:
         if self._process is not None:
             self._process.terminate()
             self._process.wait(timeout=30)
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies mid-work, with no chance to finish or clean up."""
+        assert self._process is not None, "the server has not been started"
+        self._process.kill()
+        self._process.wait(timeout=30)
 
 
 class RedisServer:

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -23,8 +24,10 @@ from bot.views import message_json
 from bot.web import keys
 from bot.web.origin import check_origin
 from bot.web.ratelimit import RateLimiter
+from storage.database import RETRY_AFTER_S, unavailable
 from storage.models import Message
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 CHANNEL = "web"
 MAX_FRAME = 256 * 1024
@@ -128,6 +131,13 @@ class WidgetSession:
             await self._error(exc.code, exc.message, client_id, retry_after=exc.retry_after)
         except HelplineError as exc:
             await self._error(exc.code, exc.message, client_id)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            # Not acknowledged: the widget keeps the message and sends it again after the wait.
+            log.warning("database unavailable on the widget socket: %r", exc)
+            message = "we are reconnecting; your message will be sent again"
+            await self._error("unavailable", message, client_id, retry_after=RETRY_AFTER_S)
 
     async def _dispatch(self, data: dict[str, Any], client_id: str | None) -> None:
         kind = data.get("type")

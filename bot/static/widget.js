@@ -181,6 +181,7 @@
     welcomed: false,
     attempts: 0,
     reconnectTimer: null,
+    retryTimer: null,
     started: false,
     everConnected: false,
     token: storage.get(TOKEN_KEY),
@@ -626,7 +627,33 @@
     renderChips();
   }
 
+  /* The server could not take it just now (its database is unreachable, or messages came too
+     fast): the message stays pending and goes again after the wait the server asked for. Before
+     a welcome, the hello is repeated by reconnecting. */
+  function retryLater(data) {
+    var wait = Math.max(1, Number(data.retry_after) || 5) * 1000;
+    setConnection(data.code === 'unavailable' ? 'Reconnecting…' : 'Sending again shortly…');
+    hideTyping();
+    if (state.csatSending) {
+      state.csatSending = false;
+      renderCsat();
+    }
+    clearTimeout(state.retryTimer);
+    state.retryTimer = setTimeout(function () {
+      if (!state.welcomed) {
+        if (state.ws) state.ws.close();
+        return;
+      }
+      setConnection('');
+      flushOutbox();
+    }, wait);
+  }
+
   function onError(data) {
+    if (data.code === 'unavailable' || (data.code === 'rate_limited' && data.retry_after)) {
+      retryLater(data);
+      return;
+    }
     var text = data.message ? String(data.message) : 'Something went wrong.';
     if (data.client_id) {
       for (var i = 0; i < state.outbox.length; i++) {

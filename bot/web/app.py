@@ -23,6 +23,7 @@ from bot.web.auth import Unauthenticated
 from bot.web.format import duration, percent
 from bot.web.render import render
 from bot.web.request_ids import request_ids
+from storage.database import RETRY_AFTER_S, unavailable
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -86,9 +87,22 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status >= 400 and wants_json(request):
             return error_response(request, exc.status, "http_error", exc.reason)
         raise
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(request, 500, "internal", "something went wrong on our side")
+    except Exception as exc:
+        return _unexpected(request, exc)
+
+
+def _unexpected(request: web.Request, exc: Exception) -> web.Response:
+    if unavailable(exc):
+        # 503 with Retry-After: the sender keeps the message and sends it again (REST clients
+        # and Telegram do); nothing of it was stored.
+        log.warning("database unavailable on %s %s: %r", request.method, request.path, exc)
+        response = error_response(
+            request, 503, "unavailable", "the service is briefly unavailable; try again"
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(request, 500, "internal", "something went wrong on our side")
 
 
 def create_app(components: Components) -> web.Application:

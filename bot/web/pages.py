@@ -22,6 +22,7 @@ from bot.web.auth import (
 )
 from bot.web.render import render
 from bot.web.staff import staff
+from storage.database import RETRY_AFTER_S, unavailable
 
 routes = web.RouteTableDef()
 _markdown = MarkdownIt("commonmark", {"html": False})  # raw HTML in articles is not rendered
@@ -35,8 +36,14 @@ async def demo_shop(request: web.Request) -> web.Response:
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
     components = request.app[keys.COMPONENTS]
-    async with components.db.session() as session:
-        await session.execute(text("SELECT 1"))
+    try:
+        async with components.db.session() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
+        body = {"status": "unavailable", "database": f"unreachable ({type(exc).__name__})"}
+        return web.json_response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
     return web.json_response(
         {
             "status": "ok",
