@@ -82,8 +82,17 @@ class KnowledgeBaseIndex:
         """Add the article, or replace the one with its id; returns how many texts were encoded."""
         with self._writing:
             articles = {**self._state.articles, article.id: article}
-            self._state = self._build(list(articles.values()), None)
+            self._state = self._build(list(articles.values()), None, self._held())
             return self._state.encoded
+
+    def refresh(self) -> None:
+        """Rebuild from the same articles (nothing is encoded): the dense store gets back any
+        of this index's rows it lost, e.g. to another worker's edit of an older version."""
+        if self._dense is None:
+            return  # in memory nothing can be lost
+        with self._writing:
+            articles = list(self._state.articles.values())
+            self._state = self._build(articles, None, self._held())
 
     def remove(self, article_id: str) -> bool:
         """Stop answering from the article; False when the index did not hold it."""
@@ -91,7 +100,7 @@ class KnowledgeBaseIndex:
             if article_id not in self._state.articles:
                 return False
             kept = [a for a in self._state.articles.values() if a.id != article_id]
-            self._state = self._build(kept, None)
+            self._state = self._build(kept, None, self._held())
             return True
 
     def search(
@@ -129,6 +138,9 @@ class KnowledgeBaseIndex:
         if self._dense is not None:
             self._dense.close()
 
+    def _held(self) -> set[str]:
+        return set(self._state.rows_of_key)
+
     def _dense_similarity(
         self, state: _State, query: Vectors, k: int
     ) -> tuple[npt.NDArray[np.intp], Vectors]:
@@ -146,8 +158,12 @@ class KnowledgeBaseIndex:
         return np.array(rows, dtype=np.intp), np.array(similarity, dtype=np.float32)
 
     def _build(
-        self, articles: list[Article], progress: Callable[[int, int], None] | None
+        self,
+        articles: list[Article],
+        progress: Callable[[int, int], None] | None,
+        held: set[str] | None = None,
     ) -> _State:
+        """The state over the articles; `held` are the keys of the state it replaces."""
         chunks = [c for a in articles for c in chunk_article(a, self._chunk_words)]
         titles = list(dict.fromkeys(heading_text(c) for c in chunks))
         title_row = {title: row for row, title in enumerate(titles)}
@@ -165,7 +181,10 @@ class KnowledgeBaseIndex:
             # The dense similarity is linear in the vectors: one weighted row per chunk.
             weighted = TITLE_WEIGHT * title_vectors + (1 - TITLE_WEIGHT) * chunk_vectors
         else:
-            self._dense.replace(keys, title_vectors, chunk_vectors)
+            # Drop only what this index itself held and no longer does: rows another worker
+            # wrote for its newer edit stay. The first build prunes everything else (orphans).
+            dropped = None if held is None else held - set(keys)
+            self._dense.replace(keys, title_vectors, chunk_vectors, dropped)
         bm25 = bm25s.BM25()
         if texts:
             tokens = bm25s.tokenize(texts, stopwords="en", show_progress=False)
@@ -190,8 +209,11 @@ class DenseStore(ABC):
     cos(chunk, query), as in memory."""
 
     @abstractmethod
-    def replace(self, keys: list[str], titles: Vectors, chunks: Vectors) -> None:
-        """Hold exactly these chunks (by content key) from now on: add the new, drop the rest."""
+    def replace(
+        self, keys: list[str], titles: Vectors, chunks: Vectors, dropped: set[str] | None
+    ) -> None:
+        """Hold these chunks (by content key): add the missing ones, and delete the `dropped`
+        keys, or, when `dropped` is None, every key not among these."""
 
     @abstractmethod
     def nearest(self, query: Vectors, k: int) -> list[tuple[str, float]]:

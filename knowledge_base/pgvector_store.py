@@ -42,8 +42,10 @@ class PgVectorStore(DenseStore):
         """Whether the server at `dsn` has pgvector installed (or can install it)."""
         return asyncio.run(_has_vector(dsn))
 
-    def replace(self, keys: list[str], titles: Vectors, chunks: Vectors) -> None:
-        self._run(self._replace(keys, titles, chunks))
+    def replace(
+        self, keys: list[str], titles: Vectors, chunks: Vectors, dropped: set[str] | None
+    ) -> None:
+        self._run(self._replace(keys, titles, chunks, dropped))
 
     def nearest(self, query: Vectors, k: int) -> list[tuple[str, float]]:
         return self._run(self._nearest(query, k))
@@ -83,10 +85,27 @@ class PgVectorStore(DenseStore):
                 f"embedding vector({self.dimensions}) NOT NULL)"
             )
 
-    async def _replace(self, keys: list[str], titles: Vectors, chunks: Vectors) -> None:
+    async def _replace(
+        self, keys: list[str], titles: Vectors, chunks: Vectors, dropped: set[str] | None
+    ) -> None:
         async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute(f"DELETE FROM {TABLE} WHERE NOT (key = ANY($1::text[]))", keys)  # noqa: S608 (a constant)
-            present = {r["key"] for r in await connection.fetch(f"SELECT key FROM {TABLE}")}  # noqa: S608
+            if dropped is None:
+                await connection.execute(
+                    f"DELETE FROM {TABLE} WHERE NOT (key = ANY($1::text[]))",  # noqa: S608 (a constant)
+                    keys,
+                )
+            elif dropped:
+                await connection.execute(
+                    f"DELETE FROM {TABLE} WHERE key = ANY($1::text[])",  # noqa: S608 (a constant)
+                    sorted(dropped),
+                )
+            present = {
+                r["key"]
+                for r in await connection.fetch(
+                    f"SELECT key FROM {TABLE} WHERE key = ANY($1::text[])",  # noqa: S608 (a constant)
+                    keys,
+                )
+            }
             rows = {
                 key: (key, _literal(titles[i]), _literal(chunks[i]))
                 for i, key in enumerate(keys)

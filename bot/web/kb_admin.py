@@ -168,6 +168,8 @@ async def sync_index(app: web.Application) -> tuple[int, int]:
             await asyncio.to_thread(kb.upsert, article)
         for slug in gone:
             await asyncio.to_thread(kb.remove, slug)
+        if not changed and not gone:  # another worker changed what this one holds already
+            await asyncio.to_thread(kb.refresh)
     if changed or gone:
         log.info("knowledge base: %d articles re-indexed, %d removed", len(changed), len(gone))
     return len(changed), len(gone)

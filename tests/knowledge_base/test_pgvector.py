@@ -146,3 +146,25 @@ def test_postgres_without_the_extension_keeps_vectors_in_memory(
 ) -> None:
     assert dense_store_for(postgres.url(), encoder) is None
     assert dense_store_for("sqlite+aiosqlite:///x.db", encoder) is None
+
+
+def test_a_stale_worker_never_drops_another_workers_newer_rows(
+    dsn: str, encoder: SentenceEncoder
+) -> None:
+    cache = EmbeddingCache()
+    first, second = PgVectorStore(dsn, dimensions=384), PgVectorStore(dsn, dimensions=384)
+    try:
+        worker_a = KnowledgeBaseIndex(ARTICLES, encoder, cache=cache, dense=first)
+        worker_b = KnowledgeBaseIndex(ARTICLES, encoder, cache=cache, dense=second)
+        edited = Article("returns", "Returns", "Returns are free within 60 days.", "/kb/r")
+        worker_a.upsert(edited)
+        fresh = Article("socks", "Wool socks", "Our merino socks are knitted in Portugal.", "/kb/w")
+        worker_b.upsert(fresh)  # B still holds the old returns article
+        assert "60 days" in worker_a.search("how long can I return", k=1)[0].chunk.text
+        assert worker_b.search("where are the socks made", k=1)[0].chunk.article.id == "socks"
+        worker_a.upsert(fresh)  # both workers in step again
+        worker_b.upsert(edited)
+        assert len(first.keys()) == len(worker_a.chunks) == len(worker_b.chunks)
+    finally:
+        first.close()
+        second.close()
