@@ -117,9 +117,7 @@ def test_kb_evaluate_reports_an_unreadable_file(config: Path, tmp_path: Path) ->
     assert "kb.json" in err and "not valid JSON" in err
 
 
-def test_kb_import_upserts_good_files_and_reports_broken_ones(
-    config: Path, tmp_path: Path
-) -> None:
+def test_kb_import_upserts_good_files_and_reports_broken_ones(config: Path, tmp_path: Path) -> None:
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     (incoming / "faq.csv").write_text("question,answer\nDo you sell socks?,Yes, merino ones.\n")
