@@ -65,7 +65,7 @@ def privacy_erase(
         common.console.print(f"customer {erasure.customer_id} was already erased; nothing to do")
         return
     counts = ", ".join(f"{v} {k}" for k, v in erasure.counts().items())
-    common.console.print(f"erased customer {erasure.customer_id}: {counts}")
+    common.console.print(f"erased customer {erasure.customer_id}: {counts}", soft_wrap=True)
 
 
 async def _export(settings: Settings, reference: str) -> dict[str, Any]:

@@ -185,3 +185,17 @@ async def test_a_second_erasure_is_a_no_op_that_says_so(db: Database, story: Sto
         await _erase(db, "telegram:4242")
     document = await _export(db, str(story.customer_id))
     assert len(document["erasures"]) == 1  # type: ignore[arg-type]
+
+
+async def test_an_erasure_that_fails_changes_nothing(
+    db: Database, story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = await _export(db, str(story.customer_id))
+
+    def broken_audit(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the audit row cannot be written")
+
+    monkeypatch.setattr("actions.privacy.record", broken_audit)
+    with pytest.raises(RuntimeError):
+        await _erase(db, "telegram:4242")
+    assert await _export(db, str(story.customer_id)) == before

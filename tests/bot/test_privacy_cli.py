@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from actions.attachments import attach_files, receive_file
 from actions.conversations import add_message, open_conversation
 from bot.cli import app
 from storage import migrate
 from storage.database import Database
+from storage.files import FileStore
 
 ROOT = Path(__file__).resolve().parents[2]
+PDF = b"%PDF-1.7\n" + b"\x04" * 300
 
 
 @pytest.fixture
@@ -27,18 +31,27 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     migrate.upgrade(url)
-    asyncio.run(_seed(url))
+    asyncio.run(_seed(url, tmp_path / "files"))
     return path
 
 
-async def _seed(url: str) -> None:
+async def _seed(url: str, files: Path) -> None:
+    """Noor sent a card number and a PDF on the web widget."""
     db = Database(url)
+    received = await receive_file(FileStore(files), _chunks(PDF), "scan.pdf", None, 10_000)
     try:
         async with db.session() as session, session.begin():
             conversation = await open_conversation(session, "web", "visitor-1", "Noor")
-            await add_message(session, conversation, "customer", "my card is 4111111111111111")
+            message, _ = await add_message(
+                session, conversation, "customer", "my card is 4111111111111111"
+            )
+            await attach_files(session, conversation, message, [received])
     finally:
         await db.dispose()
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -57,11 +70,15 @@ def test_export_prints_or_writes_one_json_document(config: Path, tmp_path: Path)
     assert code == 0 and json.loads(target.read_text()) == document
 
 
-def test_erase_asks_first_then_erases_once(config: Path) -> None:
+def test_erase_asks_first_then_erases_once(config: Path, tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    stored = [p for p in files.rglob("*") if p.is_file() and p.parent != files / "tmp"]
+    assert len(stored) == 1
     code, _, err = run("privacy", "erase", "1", "--config", str(config), stdin="n\n")
-    assert code == 1 and "nothing erased" in err
+    assert code == 1 and "nothing erased" in err and stored[0].exists()
     code, _, err = run("privacy", "erase", "1", "--config", str(config), stdin="y\n")
-    assert code == 0 and "erased customer 1: 1 messages" in err
+    assert code == 0 and "erased customer 1: 1 messages" in err and "1 attachments" in err
+    assert not stored[0].exists()
     code, _, err = run("privacy", "erase", "1", "--yes", "--config", str(config))
     assert code == 0 and "already erased" in err
     _, out, _ = run("privacy", "export", "1", "--config", str(config))
