@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.record import Actor, record
+from actions.redaction import redact
 from storage.models import ChannelIdentity, Conversation, Message
 
 
@@ -14,6 +15,7 @@ async def edit_customer_message(
     session: AsyncSession, channel: str, external_user_id: str, external_id: str, text: str
 ) -> Message | None:
     """The customer changed a message they sent: store the new text; None if it is not known."""
+    text = redact(text)  # privacy.redact, as for every stored message
     message = await session.scalar(
         select(Message)
         .join(Conversation, Conversation.id == Message.conversation_id)

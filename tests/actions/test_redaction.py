@@ -10,6 +10,7 @@ import pytest
 
 from actions import redaction
 from actions.conversations import add_message, open_conversation
+from actions.messages import edit_customer_message
 from actions.redaction import RedactionPolicy, luhn_valid
 from storage.database import Database
 from tests.actions.support import read_messages
@@ -64,3 +65,14 @@ async def test_stored_messages_and_entities_are_redacted(db: Database, iban_poli
     assert customer.text == "pay from [iban] or card [card]"
     assert customer.entities == [{"entity": "iban", "value": "[iban]", "start": 9, "end": 31}]
     assert agent.text == "I see card [card]"
+
+
+async def test_an_edited_message_is_redacted_too(db: Database) -> None:
+    async with db.session() as session, session.begin():
+        conversation = await open_conversation(session, "telegram", "77")
+        await add_message(session, conversation, "customer", "my card", external_id="m1")
+        conversation_id = conversation.id
+    async with db.session() as session, session.begin():
+        await edit_customer_message(session, "telegram", "77", "m1", "my card 4111111111111111")
+    [message] = await read_messages(db, conversation_id)
+    assert message.text == "my card [card]"
