@@ -249,7 +249,11 @@ async def _import_one(
 ) -> None:
     row = await session.scalar(select(KbArticle).where(KbArticle.slug == slug))
     if row is None:
-        await create_article(session, slug, fields, None, source=source, status=PUBLISHED)
+        try:
+            await create_article(session, slug, fields, None, source=source, status=PUBLISHED)
+        except Conflict:  # another worker starting up imported it at this moment
+            summary.unchanged.append(slug)
+            return
         summary.created.append(slug)
     elif content_hash(validate_fields(fields)) == row.content_hash:
         summary.unchanged.append(slug)

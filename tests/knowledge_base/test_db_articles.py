@@ -3,6 +3,7 @@ files by slug and content hash, and live changes to the index that encode one ar
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -169,3 +170,24 @@ def test_upsert_and_remove_change_one_article_while_serving(encoder: SentenceEnc
     assert index.remove("gift-cards") and not index.remove("gift-cards")
     assert set(index.articles) == {"hours", "returns"}
     assert all(c.article.id != "gift-cards" for c in index.chunks)
+
+
+async def test_workers_starting_together_import_each_article_once(
+    db: Database, tmp_path: Path
+) -> None:
+    if db.is_sqlite:
+        pytest.skip("several workers share PostgreSQL; SQLite serves one")
+    folder = tmp_path / "articles"
+    _write(folder, "hours.md", "# Opening hours\n\nWe open at 9.\n")
+    _write(folder, "returns.md", "# Returns\n\nFree within 30 days.\n")
+
+    async def worker() -> list[str]:
+        async with db.session() as session, session.begin():
+            summary = await import_files(session, [folder], "en")
+        assert summary.errors == []
+        return summary.created
+
+    first, second = await asyncio.gather(worker(), worker())
+    assert sorted(first + second) == ["hours", "returns"]
+    async with db.session() as session:
+        assert len(await list_articles(session)) == 2
