@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.errors import InvalidInput, NotFound
@@ -175,49 +175,26 @@ async def erase_customer(session: AsyncSession, customer: Customer, actor: Actor
     """Replace the customer's personal data (message texts, name, channel identities, ticket
     subjects, rating comments, attachment names) and keep the rows, timings, ratings and events
     the reports count; one audit row. Call inside a transaction; delete `files` after commit."""
+    await session.refresh(customer, with_for_update=True)  # two erasures at once: one waits
     if await _erasures(session, customer.id):
         return Erasure(customer.id, already=True)
     conversation_ids = select(Conversation.id).where(Conversation.customer_id == customer.id)
-    messages = await _update(
-        session,
-        update(Message)
-        .where(Message.conversation_id.in_(conversation_ids))
-        .values(text=ERASED, entities=None, external_id=None),
-    )
-    await _update(
-        session,
-        update(Message)
-        .where(Message.conversation_id.in_(conversation_ids), Message.sender == "customer")
-        .values(extras=None),
-    )
-    tickets = await _update(
-        session,
-        update(Ticket).where(Ticket.conversation_id.in_(conversation_ids)).values(subject=ERASED),
-    )
-    comments = await _update(
-        session,
-        update(CsatResponse)
-        .where(
-            CsatResponse.conversation_id.in_(conversation_ids), CsatResponse.comment.is_not(None)
+    messages, tickets, comments = await _erase_texts(session, conversation_ids)
+    attachments, keys = await _erase_attachments(session, conversation_ids)
+    identities = list(
+        await session.scalars(
+            select(ChannelIdentity).where(ChannelIdentity.customer_id == customer.id)
         )
-        .values(comment=None),
     )
-    files = await _erase_attachments(session, conversation_ids)
-    identities = await session.scalars(
-        select(ChannelIdentity).where(ChannelIdentity.customer_id == customer.id)
-    )
-    removed = 0
     for identity in identities:
         await session.delete(identity)
-        removed += 1
     customer.display_name = ERASED_NAME
-    attachments, keys = files
     erasure = Erasure(
         customer.id,
         messages=messages,
         tickets=tickets,
         comments=comments,
-        identities=removed,
+        identities=len(identities),
         attachments=attachments,
         files=keys,
     )
@@ -226,8 +203,37 @@ async def erase_customer(session: AsyncSession, customer: Customer, actor: Actor
     return erasure
 
 
+async def _erase_texts(
+    session: AsyncSession, conversation_ids: Select[int]
+) -> tuple[int, int, int]:
+    """Message texts, ticket subjects and rating comments; how many of each were replaced."""
+    in_conversations = Message.conversation_id.in_(conversation_ids)
+    messages = await _update(
+        session,
+        update(Message)
+        .where(in_conversations)
+        .values(text=ERASED, entities=None, external_id=None),
+    )
+    await _update(
+        session,
+        update(Message).where(in_conversations, Message.sender == "customer").values(extras=None),
+    )
+    tickets = await _update(
+        session,
+        update(Ticket).where(Ticket.conversation_id.in_(conversation_ids)).values(subject=ERASED),
+    )
+    comments = await _update(
+        session,
+        update(CsatResponse)
+        .where(CsatResponse.conversation_id.in_(conversation_ids))
+        .where(CsatResponse.comment.is_not(None))
+        .values(comment=None),
+    )
+    return messages, tickets, comments
+
+
 async def _erase_attachments(
-    session: AsyncSession, conversation_ids: Any
+    session: AsyncSession, conversation_ids: Select[int]
 ) -> tuple[int, tuple[str, ...]]:
     """Rename the customer's attachments; the storage keys no one else's attachment shares."""
     mine = list(

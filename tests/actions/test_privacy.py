@@ -3,6 +3,7 @@ replaces the personal data, keeps the numbers the reports count, and happens onc
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,3 +200,15 @@ async def test_an_erasure_that_fails_changes_nothing(
     with pytest.raises(RuntimeError):
         await _erase(db, "telegram:4242")
     assert await _export(db, str(story.customer_id)) == before
+
+
+async def test_two_erasures_at_once_erase_once(
+    db: Database, story: Story, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time; the row lock is PostgreSQL's part")
+    results = await asyncio.gather(
+        _erase(db, str(story.customer_id)), _erase(db, str(story.customer_id))
+    )
+    assert sorted(r.already for r in results) == [False, True]
+    assert len(await read_audit(db, "erase_customer")) == 1
