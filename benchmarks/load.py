@@ -22,6 +22,9 @@ its latency runs until the first reply the bot sends for it (or until its `ack` 
 conversation is with a person and the bot stays silent). A conversation the bot handed to a
 person ends there (the next message is answered by nobody: counted in `silent_replies`).
 
+With --server-pid (a server on this machine) the result also has the server's CPU time per
+message and the share of cores it used, read from /proc/PID/stat, and its resident memory.
+
 `errors` counts messages that failed (HTTP status other than 200, a body that is not a JSON
 list, an error frame, a timeout, a dropped connection); `error_kinds` says what they were."""
 
@@ -31,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import sys
 import time
@@ -297,8 +301,17 @@ async def simulate(args: argparse.Namespace) -> dict[str, Any]:
             await customers(Tally(), Budget(time.perf_counter() + args.warmup, None), f"{run}-w")
         tally = Tally()
         budget = Budget(time.perf_counter() + args.duration, args.messages)
+        cpu_before = cpu_seconds(args.server_pid)
         elapsed = await customers(tally, budget, f"{run}-")
-    return summary(args, tally, elapsed)
+        cpu_after = cpu_seconds(args.server_pid)
+    result = summary(args, tally, elapsed)
+    if cpu_before is not None and cpu_after is not None:
+        used = cpu_after - cpu_before
+        result["server_cpu_cores"] = round(used / elapsed, 2)
+        if tally.latencies_ms:
+            result["server_cpu_ms_per_message"] = round(used * 1000 / len(tally.latencies_ms), 1)
+        result["server_rss_mb"] = round((resident_kb(args.server_pid) or 0) / 1024, 1)
+    return result
 
 
 def summary(args: argparse.Namespace, tally: Tally, elapsed: float) -> dict[str, Any]:
@@ -375,6 +388,14 @@ async def idle_connections(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user and system, all threads) the process has used, from /proc."""
+    if pid is None:
+        return None
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def resident_kb(pid: int | None) -> int | None:
     """VmRSS of the process, in kB, from /proc (None without a pid)."""
     if pid is None:
@@ -407,7 +428,9 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=10.0,
         help="seconds the idle sockets stay open before memory is read",
     )
-    parser.add_argument("--server-pid", type=int, help="the server's pid, to read its memory")
+    parser.add_argument(
+        "--server-pid", type=int, help="the server's pid, to read its memory and CPU time"
+    )
     parser.add_argument(
         "--data",
         type=Path,

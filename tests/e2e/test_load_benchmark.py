@@ -45,18 +45,22 @@ def run_load(server: HelplineServer, *args: str) -> dict[str, Any]:
 def test_customers_on_both_channels_and_idle_sockets(helpline_server: HelplineServer) -> None:
     """One server (each start loads the models): REST, the widget socket, a message budget and
     idle sockets, every run without errors."""
+    pid = str(helpline_server.pid)
     for channel in ("rest", "websocket"):
         flags = ["--websocket"] if channel == "websocket" else []
-        result = run_load(helpline_server, "--concurrency", "5", "--duration", "3", *flags)
+        result = run_load(
+            helpline_server, "--concurrency", "5", "--duration", "3", "--server-pid", pid, *flags
+        )
         assert result.keys() >= KEYS
         assert result["errors"] == 0, result["error_kinds"]
         assert result["messages"] > 0
         assert result["channel"] == channel
         assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
+        assert result["server_cpu_ms_per_message"] > 0
+        assert result["server_rss_mb"] > 50
     budget = run_load(helpline_server, "--concurrency", "3", "--messages", "12")
     assert budget["errors"] == 0, budget["error_kinds"]
     assert budget["messages"] == 12
-    pid = str(helpline_server.pid)
     idle = run_load(helpline_server, "--idle-connections", "50", "--hold", "1", "--server-pid", pid)
     assert idle["errors"] == 0, idle["error_kinds"]
     assert idle["open_after_hold"] == 50
