@@ -1,11 +1,11 @@
 """Micro-batching for the sentence encoder: concurrent callers share one `encode(list)` call.
 
-Encoding one text at a time wastes most of the encoder's work on per-call overhead; a batch of
-twenty short messages costs little more than two single ones. The batcher collects the texts
-that arrive within `max_wait_seconds` of the first one (and all that arrive while a batch is
-being encoded), up to `max_batch` texts, encodes them in one call on its own worker thread and
-hands each caller its rows. One batch runs at a time, so the encoder's CPU threads are never
-shared between two batches."""
+Encoding one text at a time spends most of the encoder's work on per-call overhead: on two busy
+cores a batch of forty short messages costs 9.5 ms a text, one at a time 25 ms. The batcher
+collects the texts that arrive within `max_wait_seconds` of the first one (and all that arrive
+while a batch is being encoded), up to `max_batch` texts, encodes them in one call on its own
+worker thread and hands each caller its rows. One batch runs at a time, so the encoder's CPU
+threads are never shared between two batches."""
 
 from __future__ import annotations
 
