@@ -143,7 +143,7 @@ async def add_system_messages(
 ) -> list[Message]:
     """Store several system messages ("Ada joined the conversation.") with one flush."""
     messages = [
-        Message(conversation_id=c.id, sender="system", text=text, sender_user=None)
+        Message(conversation_id=c.id, sender="system", text=text, attachments=[], sender_user=None)
         for c, text in notes
     ]
     session.add_all(messages)

@@ -3,7 +3,6 @@ closing resolved tickets nobody came back to, and keeping the report rollups up 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -43,13 +42,3 @@ async def tick(engine: Engine) -> Tick:
     engine.metrics.sla_breaches.inc(done.breached)
     engine.metrics.assignments.inc(done.assigned)
     return done
-
-
-async def run_forever(engine: Engine, interval: float) -> None:
-    while True:
-        try:
-            await tick(engine)
-        except Exception:
-            # a failed round is retried at the next one; the server keeps serving
-            log.exception("periodic work failed")
-        await asyncio.sleep(interval)

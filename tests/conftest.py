@@ -130,20 +130,26 @@ def with_attachments_in(
 
 
 @pytest.fixture
+def app_database_url(sqlite_url: str) -> str:
+    """The database `components` use: a fresh SQLite one (a test module may override it)."""
+    return sqlite_url
+
+
+@pytest.fixture
 async def components(
     base_settings: Settings,
-    sqlite_url: str,
+    app_database_url: str,
     demo_model_dir: Path,
     demo_nlu: NLUModel,
     demo_kb: KnowledgeBaseIndex,
     tmp_path: Path,
 ) -> AsyncIterator[Components]:
-    """Everything the app needs, on a fresh SQLite database, with the queues synced; files
-    customers send are kept under the test's temporary folder."""
+    """Everything the app needs, on a fresh database (`app_database_url`), with the queues
+    synced; files customers send are kept under the test's temporary folder."""
     from actions.users import sync_queues  # noqa: PLC0415
 
     settings = with_attachments_in(
-        settings_for(base_settings, sqlite_url, demo_model_dir), tmp_path / "attachments"
+        settings_for(base_settings, app_database_url, demo_model_dir), tmp_path / "attachments"
     )
     built = wire(settings, demo_nlu, demo_kb, b"test-secret")
     async with built.db.session() as session, session.begin():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import weakref
@@ -17,6 +16,7 @@ from aiohttp import WSCloseCode, web
 
 from actions.errors import HelplineError, RateLimited
 from bot import jobs
+from bot.background import every
 from bot.components import Components
 from bot.web import keys
 from bot.web.auth import Unauthenticated
@@ -27,6 +27,12 @@ from storage.database import RETRY_AFTER_S, unavailable
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
+# SLA checks, draining waiting tickets, closing old ones and the report rollups, every few seconds
+PERIODIC_WORK = every(
+    lambda app: app[keys.COMPONENTS].settings.routing.check_every_seconds,
+    lambda app: jobs.tick(app[keys.COMPONENTS].engine),
+    "periodic work",
+)
 JSON_PREFIXES = ("/api/", "/webhooks/", "/model/", "/health")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -128,8 +134,8 @@ def create_app(components: Components) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(attachments.allow_origin)
     app.cleanup_ctx.append(_live_updates)
-    app.cleanup_ctx.append(_periodic_work)
-    app.cleanup_ctx.append(kb_admin.keep_in_step)
+    app.cleanup_ctx.append(PERIODIC_WORK)
+    app.cleanup_ctx.append(kb_admin.keep_in_step())
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
@@ -156,16 +162,6 @@ async def _start_telegram(app: web.Application) -> None:
     components = app[keys.COMPONENTS]
     assert components.telegram is not None  # only registered when configured
     await components.telegram.start(polling=components.settings.channels.telegram.mode == "polling")
-
-
-async def _periodic_work(app: web.Application) -> AsyncIterator[None]:
-    engine = app[keys.COMPONENTS].engine
-    every = engine.settings.routing.check_every_seconds
-    task = asyncio.create_task(jobs.run_forever(engine, every))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def _live_updates(app: web.Application) -> AsyncIterator[None]:

@@ -5,9 +5,7 @@ re-indexed in this server at once (only it is encoded), so the next question see
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 from aiohttp import web
@@ -26,6 +24,7 @@ from actions.articles import (
     update_article,
 )
 from actions.errors import Conflict, InvalidInput
+from bot.background import CleanupContext, every
 from bot.web import keys
 from bot.web.auth import REPORT_ROLES
 from bot.web.render import render
@@ -122,27 +121,18 @@ async def unpublish(request: web.Request) -> web.Response:
     return await _set_status(request, publish=False)
 
 
-async def keep_in_step(app: web.Application) -> AsyncIterator[None]:
+def keep_in_step() -> CleanupContext:
     """Every SYNC_SECONDS, bring this worker's index in line with the published articles when
     they changed since the last look (an edit made through another worker, an import)."""
-    task = asyncio.create_task(_sync_forever(app))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    seen: list[tuple[int, datetime | None]] = []  # the state the index was last built from
 
+    async def look(app: web.Application) -> None:
+        now = await _fingerprint(app)
+        if seen and now != seen[0]:
+            await sync_index(app)
+        seen[:] = [now]
 
-async def _sync_forever(app: web.Application) -> None:
-    seen = await _fingerprint(app)  # the index was built from this state at start-up
-    while True:
-        await asyncio.sleep(SYNC_SECONDS)
-        try:
-            now = await _fingerprint(app)
-            if now != seen:
-                await sync_index(app)
-                seen = now
-        except Exception:  # the next round tries again; serving goes on
-            log.exception("knowledge base: could not compare the index with the database")
+    return every(lambda app: SYNC_SECONDS, look, "knowledge base sync")
 
 
 async def _fingerprint(app: web.Application) -> tuple[int, datetime | None]:

@@ -202,11 +202,9 @@ async def test_an_erasure_that_fails_changes_nothing(
     assert await _export(db, str(story.customer_id)) == before
 
 
-async def test_two_erasures_at_once_erase_once(
-    db: Database, story: Story, database_url: str
-) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite runs one writer at a time; the row lock is PostgreSQL's part")
+# PostgreSQL only: SQLite runs one writer at a time; the row lock is PostgreSQL's part.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_erasures_at_once_erase_once(db: Database, story: Story) -> None:
     results = await asyncio.gather(
         _erase(db, str(story.customer_id)), _erase(db, str(story.customer_id))
     )

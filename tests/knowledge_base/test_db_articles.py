@@ -172,11 +172,11 @@ def test_upsert_and_remove_change_one_article_while_serving(encoder: SentenceEnc
     assert all(c.article.id != "gift-cards" for c in index.chunks)
 
 
+# PostgreSQL only: several workers share PostgreSQL; SQLite serves one.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_workers_starting_together_import_each_article_once(
     db: Database, tmp_path: Path
 ) -> None:
-    if db.is_sqlite:
-        pytest.skip("several workers share PostgreSQL; SQLite serves one")
     folder = tmp_path / "articles"
     _write(folder, "hours.md", "# Opening hours\n\nWe open at 9.\n")
     _write(folder, "returns.md", "# Returns\n\nFree within 30 days.\n")
