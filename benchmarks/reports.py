@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.scratch import drop_database, scratch_database
 from bot.cli.report import write_report
 from bot.report_store import rebuild_all, stored_sums
 from bot.reporting import parse_period, staff_names
@@ -237,36 +237,6 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "report_html_s": round(html_s, 2),
         "report_cli_s": round(cli_s, 2),
     }
-
-
-async def scratch_database(url: str) -> tuple[str, str]:
-    """Create an empty database on the server of `url`; returns its URL and name."""
-    parsed = make_url(url)
-    name = f"helpline_bench_{uuid.uuid4().hex[:8]}"
-    connection = await _admin(parsed)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return parsed.set(database=name).render_as_string(hide_password=False), name
-
-
-async def drop_database(url: str, name: str) -> None:
-    connection = await _admin(make_url(url))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        await connection.close()
-
-
-async def _admin(parsed: Any) -> asyncpg.Connection:
-    return await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database or "postgres",
-    )
 
 
 async def main() -> None:

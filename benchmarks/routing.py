@@ -22,12 +22,10 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
@@ -35,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actions.assignment import LOAD, claim
 from actions.users import QueueSpec, sync_queues
+from benchmarks.scratch import drop_database, scratch_database
 from storage import migrate
 from storage.database import Database
 from storage.models import (
@@ -209,36 +208,6 @@ def _process_worker(url: str, batch: int) -> tuple[int, float, float, list[float
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-async def scratch_database(url: str) -> tuple[str, str]:
-    """Create an empty database on the server of `url`; returns its URL and name."""
-    parsed = make_url(url)
-    name = f"helpline_bench_{uuid.uuid4().hex[:8]}"
-    connection = await _admin(parsed)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return parsed.set(database=name).render_as_string(hide_password=False), name
-
-
-async def drop_database(url: str, name: str) -> None:
-    connection = await _admin(make_url(url))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        await connection.close()
-
-
-async def _admin(parsed: Any) -> asyncpg.Connection:
-    return await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database or "postgres",
-    )
 
 
 async def main() -> None:

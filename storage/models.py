@@ -366,18 +366,10 @@ class ReportConversation(Base):
     reopens: Mapped[int] = mapped_column(BigInteger)
 
 
-class ReportAgentPart(Base):
-    """The part one agent played in one conversation, with the conversation's dimensions."""
+class AgentMeasures:
+    """What agents did, as whole numbers that add up exactly (milliseconds, counts): the
+    measures of one agent's part in a conversation and of their daily rollups."""
 
-    __tablename__ = "report_agent_parts"
-    conversation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    day: Mapped[date] = mapped_column(Date, index=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    queue: Mapped[str | None] = mapped_column(String(64))
-    conversation_agent_id: Mapped[int | None] = mapped_column(BigInteger)
-    channel: Mapped[str | None] = mapped_column(String(32))
-    intent: Mapped[str | None] = mapped_column(String(64))
     assigned: Mapped[int] = mapped_column(BigInteger)
     resolved: Mapped[int] = mapped_column(BigInteger)
     handle_ms: Mapped[int] = mapped_column(BigInteger)
@@ -393,6 +385,20 @@ class ReportAgentPart(Base):
     sla_met: Mapped[int] = mapped_column(BigInteger)
     ratings: Mapped[int] = mapped_column(BigInteger)
     satisfied: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportAgentPart(AgentMeasures, Base):
+    """The part one agent played in one conversation, with the conversation's dimensions."""
+
+    __tablename__ = "report_agent_parts"
+    conversation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    conversation_agent_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    intent: Mapped[str | None] = mapped_column(String(64))
 
 
 class ReportRollup(Base):
@@ -424,7 +430,7 @@ class ReportRollup(Base):
     reopens: Mapped[int] = mapped_column(BigInteger)
 
 
-class ReportAgentRollup(Base):
+class ReportAgentRollup(AgentMeasures, Base):
     """report_agent_parts summed per day x queue x conversation agent x channel x intent x
     agent."""
 
@@ -436,21 +442,6 @@ class ReportAgentRollup(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     intent: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[int] = mapped_column(BigInteger)
-    assigned: Mapped[int] = mapped_column(BigInteger)
-    resolved: Mapped[int] = mapped_column(BigInteger)
-    handle_ms: Mapped[int] = mapped_column(BigInteger)
-    handle_n: Mapped[int] = mapped_column(BigInteger)
-    first_response_ms: Mapped[int] = mapped_column(BigInteger)
-    first_response_n: Mapped[int] = mapped_column(BigInteger)
-    reply_ms: Mapped[int] = mapped_column(BigInteger)
-    reply_n: Mapped[int] = mapped_column(BigInteger)
-    resolution_ms: Mapped[int] = mapped_column(BigInteger)
-    resolution_n: Mapped[int] = mapped_column(BigInteger)
-    reopened: Mapped[int] = mapped_column(BigInteger)
-    transfers: Mapped[int] = mapped_column(BigInteger)
-    sla_met: Mapped[int] = mapped_column(BigInteger)
-    ratings: Mapped[int] = mapped_column(BigInteger)
-    satisfied: Mapped[int] = mapped_column(BigInteger)
 
 
 class ReportModel(Base):

@@ -90,6 +90,16 @@ async def _fresh_postgres_url(server: PostgresServer) -> str:
 
 
 @pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test's own, which it may stop and start again (an outage)."""
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 async def postgres_url(postgres: PostgresServer) -> str:
     """A freshly migrated PostgreSQL database, for behaviour only PostgreSQL has."""
     url = await _fresh_postgres_url(postgres)

@@ -3,7 +3,7 @@ update again, and the redelivery after recovery is stored and answered once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,15 +16,6 @@ from tests.conftest import _fresh_postgres_url
 from tests.servers import PostgresServer
 
 __all__ = ["api", "tg_client"]  # the Telegram fixtures, shared
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

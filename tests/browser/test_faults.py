@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +28,6 @@ pytestmark = [pytest.mark.e2e]
 WEBHOOK = "/webhooks/rest/webhook"
 REFUND = "I was charged twice, I want a refund"
 SHIPPING = "how long does shipping to Germany take?"
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server of this test's own, to stop and start again."""
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def migrated(server: PostgresServer) -> str:
