@@ -47,6 +47,9 @@ async def test_sla_alert_and_canned_responses(
     url = helpline_server.url
     supervisor = await log_in(browser, url, "sam")
     await supervisor.goto(f"{url}/console")
+    # the supervisor watches (away: takes no tickets), so the ticket goes to Ada
+    await supervisor.get_by_test_id("presence-select").select_option("away")
+    await expect(supervisor.get_by_test_id("toast").filter(has_text="away")).to_be_visible()
     await supervisor.get_by_test_id("filter-all").click()
     await expect(supervisor.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
 
