@@ -226,10 +226,16 @@ async def find_latest_conversation(
 
 
 def _event_payload(message: Message) -> dict[str, Any]:
-    """What the reports need of a message: its intent and the customer's mood (-1 .. 1)."""
+    """What the reports need of a message: its intent, the customer's mood (-1 .. 1), whether
+    it answered from the knowledge base (`cited`) or asked for a rating (`survey`)."""
     payload: dict[str, Any] = {}
     if message.intent:
         payload["intent"] = message.intent
     if message.sentiment and isinstance(message.sentiment.get("score"), int | float):
         payload["sentiment"] = message.sentiment["score"]
+    extras = message.extras or {}
+    if extras.get("citations"):
+        payload["cited"] = True
+    if extras.get("csat_request"):
+        payload["survey"] = True
     return payload

@@ -98,10 +98,12 @@ def conversation(n: int, today: date, days: int, agents: int, rng: random.Random
         "resolution_n": int(resolution is not None), "sla_met": int(tickets and not breached),
         "sla_total": tickets, "predicted_micro": rng.randrange(200_000, 950_000),
         "handoffs": int(handed), "transfers": int(handed and rng.random() < 0.05), "reopens": 0,
+        "messages_in": (said := rng.randrange(1, 6)), "fallbacks": int(rng.random() < 0.1),
+        "kb_answers": int(not handed), "surveys": int(resolved),
     }  # fmt: skip
     row = (
         n, started.date(), started, queue, agent, channel, intent, n if handed else None, rating,
-        first, resolution, rng.randrange(1, 6), rng.uniform(-1, 1), rng.uniform(-1, 1),
+        first, resolution, said, rng.uniform(-1, 1), rng.uniform(-1, 1),
         *(measures[m] for m in MEASURES),
     )  # fmt: skip
     if agent is None:

@@ -96,7 +96,11 @@ def dashboard(sums: Sums, names: Mapping[int, str], days: int | None) -> dict[st
             "conversations": total["conversations"],
             "containment": share(total["contained"], total["conversations"]),
             "handed_off": total["handed_off"],
+            "handoff_rate": share(total["handed_off"], total["conversations"]),
             "sla_met": share(total["sla_met"], total["sla_total"]),
+            "response_rate": share(total["ratings"], total["surveys"]),
+            "kb_answer_rate": share(total["kb_answers"], total["messages_in"]),
+            "fallback_rate": share(total["fallbacks"], total["messages_in"]),
         },
         "agents": _agent_rows(conv["agent"], agents["agent"], names),
         "queues": [

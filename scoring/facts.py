@@ -15,6 +15,7 @@ from datetime import date, datetime
 from scoring.conversations import ConversationRow, conversation_rows
 from scoring.quality import SATISFIED_MIN_RATING, EventRecord
 
+FALLBACK_INTENT = "nlu_fallback"  # Rasa's (and the NLU's) intent for "none of them"
 MEASURES = (
     "conversations",
     "handed_off",
@@ -33,6 +34,10 @@ MEASURES = (
     "handoffs",
     "transfers",
     "reopens",
+    "messages_in",  # customer messages
+    "fallbacks",  # customer messages the NLU could not place (nlu_fallback)
+    "kb_answers",  # bot answers from the knowledge base, with their citation
+    "surveys",  # ratings asked for
 )
 AGENT_MEASURES = (
     "assigned",  # tickets assigned to the agent
@@ -148,8 +153,17 @@ class _Fold:
             self.breached.add(e.ticket_id)
 
     def _on_message_from_customer(self, e: EventRecord) -> None:
+        self._count("messages_in")
+        if e.payload.get("intent") == FALLBACK_INTENT:
+            self._count("fallbacks")
         if self.waiting_since is None:
             self.waiting_since = e.created_at
+
+    def _on_message_from_bot(self, e: EventRecord) -> None:
+        if e.payload.get("cited"):
+            self._count("kb_answers")
+        if e.payload.get("survey"):
+            self._count("surveys")
 
     def _on_message_from_agent(self, e: EventRecord) -> None:
         since, self.waiting_since = self.waiting_since, None

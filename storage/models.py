@@ -329,24 +329,10 @@ class ReportDirty(Base):
     conversation_id: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
-class ReportConversation(Base):
-    """One conversation folded once: its row for the drill-down and its measures."""
+class ConversationMeasures:
+    """What conversations came to, as whole numbers that add up exactly (milliseconds, counts,
+    millionths): the measures of one conversation and of their daily rollups."""
 
-    __tablename__ = "report_conversations"
-    conversation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    day: Mapped[date] = mapped_column(Date, index=True)  # the UTC day it started
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    queue: Mapped[str | None] = mapped_column(String(64))
-    agent_id: Mapped[int | None] = mapped_column(BigInteger)  # the last agent assigned
-    channel: Mapped[str | None] = mapped_column(String(32))
-    intent: Mapped[str | None] = mapped_column(String(64))
-    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
-    rating: Mapped[int | None] = mapped_column(Integer)
-    first_response_s: Mapped[float | None] = mapped_column(Float)
-    resolution_s: Mapped[float | None] = mapped_column(Float)
-    customer_messages: Mapped[int] = mapped_column(Integer)
-    sentiment_start: Mapped[float | None] = mapped_column(Float)
-    sentiment_end: Mapped[float | None] = mapped_column(Float)
     conversations: Mapped[int] = mapped_column(BigInteger)
     handed_off: Mapped[int] = mapped_column(BigInteger)
     contained: Mapped[int] = mapped_column(BigInteger)
@@ -364,6 +350,30 @@ class ReportConversation(Base):
     handoffs: Mapped[int] = mapped_column(BigInteger)
     transfers: Mapped[int] = mapped_column(BigInteger)
     reopens: Mapped[int] = mapped_column(BigInteger)
+    messages_in: Mapped[int] = mapped_column(BigInteger)
+    fallbacks: Mapped[int] = mapped_column(BigInteger)
+    kb_answers: Mapped[int] = mapped_column(BigInteger)
+    surveys: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportConversation(ConversationMeasures, Base):
+    """One conversation folded once: its row for the drill-down and its measures."""
+
+    __tablename__ = "report_conversations"
+    conversation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, index=True)  # the UTC day it started
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(BigInteger)  # the last agent assigned
+    channel: Mapped[str | None] = mapped_column(String(32))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    first_response_s: Mapped[float | None] = mapped_column(Float)
+    resolution_s: Mapped[float | None] = mapped_column(Float)
+    customer_messages: Mapped[int] = mapped_column(Integer)
+    sentiment_start: Mapped[float | None] = mapped_column(Float)
+    sentiment_end: Mapped[float | None] = mapped_column(Float)
 
 
 class AgentMeasures:
@@ -401,7 +411,7 @@ class ReportAgentPart(AgentMeasures, Base):
     intent: Mapped[str | None] = mapped_column(String(64))
 
 
-class ReportRollup(Base):
+class ReportRollup(ConversationMeasures, Base):
     """report_conversations summed per day x queue x agent x channel x intent."""
 
     __tablename__ = "report_rollups"
@@ -411,23 +421,6 @@ class ReportRollup(Base):
     agent_id: Mapped[int | None] = mapped_column(BigInteger)
     channel: Mapped[str | None] = mapped_column(String(32))
     intent: Mapped[str | None] = mapped_column(String(64))
-    conversations: Mapped[int] = mapped_column(BigInteger)
-    handed_off: Mapped[int] = mapped_column(BigInteger)
-    contained: Mapped[int] = mapped_column(BigInteger)
-    resolved: Mapped[int] = mapped_column(BigInteger)
-    ratings: Mapped[int] = mapped_column(BigInteger)
-    satisfied: Mapped[int] = mapped_column(BigInteger)
-    tickets_resolved: Mapped[int] = mapped_column(BigInteger)
-    first_response_ms: Mapped[int] = mapped_column(BigInteger)
-    first_response_n: Mapped[int] = mapped_column(BigInteger)
-    resolution_ms: Mapped[int] = mapped_column(BigInteger)
-    resolution_n: Mapped[int] = mapped_column(BigInteger)
-    sla_met: Mapped[int] = mapped_column(BigInteger)
-    sla_total: Mapped[int] = mapped_column(BigInteger)
-    predicted_micro: Mapped[int] = mapped_column(BigInteger)
-    handoffs: Mapped[int] = mapped_column(BigInteger)
-    transfers: Mapped[int] = mapped_column(BigInteger)
-    reopens: Mapped[int] = mapped_column(BigInteger)
 
 
 class ReportAgentRollup(AgentMeasures, Base):

@@ -209,3 +209,14 @@ async def test_add_message_stores_nlu_annotations(db: Database) -> None:
     assert stored.sentiment == annotations["sentiment"]
     [event] = await read_events(db, "message_from_customer")
     assert event.payload == {"intent": "billing_question"}
+
+
+async def test_bot_message_events_say_what_the_reports_count(db: Database) -> None:
+    conversation_id = await start_conversation(db, "ana")
+    citation = {"title": "Returns", "url": "/kb/returns"}
+    async with db.session() as session, session.begin():
+        conversation = await get_conversation(session, conversation_id)
+        for extras in ({"citations": [citation]}, {"csat_request": True}, {"buttons": []}):
+            await add_message(session, conversation, "bot", "...", extras=extras)
+    payloads = [e.payload for e in await read_events(db, "message_from_bot")]
+    assert payloads == [{"cited": True}, {"survey": True}, {}]

@@ -41,6 +41,15 @@ async def test_the_report_follows_its_filters(client: Client, users: dict[str, i
     assert ">2</a>" in page  # two conversations, one of them contained
     assert 'data-testid="report-containment">50%' in page
     assert re.search(r'data-testid="report-predicted">\d+%', page)
+    # 4 customer messages: r's shipping question, refund and bare rating "5" (no intent), s's
+    # shipping question; both shipping questions answered from the KB; 1 survey, 1 rating
+    bot = re.findall(r'data-testid="report-(\S+-rate)">([^<]*)<', page)
+    assert dict(bot) == {
+        "response-rate": "100%",
+        "handoff-rate": "50%",
+        "kb-answer-rate": "50%",
+        "fallback-rate": "25%",
+    }
     performance = page[page.index('data-testid="performance-table"') :]
     assert ">Ada</a>" in performance and "100%" in performance  # assigned one, resolved it
     orders = await (await client.get("/reports?queue=orders")).text()

@@ -123,3 +123,21 @@ def test_one_conversation_folds_its_waits_and_refuses_mixed_events() -> None:
     assert facts.measures["handoffs"] == 1
     with pytest.raises(ValueError, match="one conversation"):
         conversation_facts(events())
+
+
+def test_the_bot_s_part_response_rate_handoffs_kb_answers_and_fallbacks() -> None:
+    c1 = Story(21, DAY1, "web", "shipping_info")  # 1st customer message
+    c1.add("message_from_bot", cited=True)
+    c1.add("message_from_customer", intent="nlu_fallback")  # 2nd: not understood
+    c1.add("message_from_bot")
+    c1.handled(31, agent=1, rating=5)
+    c1.add("message_from_bot", survey=True)
+    c2 = Story(22, DAY1, "telegram", "shipping_info")  # 3rd
+    c2.add("message_from_bot", cited=True)
+    c2.add("message_from_bot", survey=True)  # asked, never answered
+    facts = facts_by_conversation(c1.events + c2.events)
+    summary = dashboard(sums_in_memory(facts, lambda f: 500_000), {1: "Ada"}, 1)["summary"]
+    assert summary["handoff_rate"] == 50.0  # c1 of the two
+    assert summary["kb_answer_rate"] == 66.7  # 2 cited answers for 3 customer messages
+    assert summary["fallback_rate"] == 33.3  # 1 of 3
+    assert summary["response_rate"] == 50.0  # 1 rating for 2 surveys
