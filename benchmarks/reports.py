@@ -99,7 +99,7 @@ def conversation(n: int, today: date, days: int, agents: int, rng: random.Random
         "sla_total": tickets, "predicted_micro": rng.randrange(200_000, 950_000),
         "handoffs": int(handed), "transfers": int(handed and rng.random() < 0.05), "reopens": 0,
         "messages_in": (said := rng.randrange(1, 6)), "fallbacks": int(rng.random() < 0.1),
-        "kb_answers": int(not handed), "surveys": int(resolved),
+        "kb_answers": int(not handed), "surveys": int(resolved), "ratings_refused": 0,
     }  # fmt: skip
     row = (
         n, started.date(), started, queue, agent, channel, intent, n if handed else None, rating,

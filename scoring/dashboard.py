@@ -99,6 +99,7 @@ def dashboard(sums: Sums, names: Mapping[int, str], days: int | None) -> dict[st
             "handoff_rate": share(total["handed_off"], total["conversations"]),
             "sla_met": share(total["sla_met"], total["sla_total"]),
             "response_rate": share(total["ratings"], total["surveys"]),
+            "ratings_refused": total["ratings_refused"],
             "kb_answer_rate": share(total["kb_answers"], total["messages_in"]),
             "fallback_rate": share(total["fallbacks"], total["messages_in"]),
         },

@@ -38,6 +38,7 @@ MEASURES = (
     "fallbacks",  # customer messages the NLU could not place (nlu_fallback)
     "kb_answers",  # bot answers from the knowledge base, with their citation
     "surveys",  # ratings asked for
+    "ratings_refused",  # ratings that came late, twice or for another conversation (not counted)
 )
 AGENT_MEASURES = (
     "assigned",  # tickets assigned to the agent
@@ -206,6 +207,9 @@ class _Fold:
         if start is not None:
             part["handle_ms"] += ms((e.created_at - start).total_seconds())
             part["handle_n"] += 1
+
+    def _on_csat_rejected(self, e: EventRecord) -> None:
+        self._count("ratings_refused")
 
     def _on_csat_recorded(self, e: EventRecord) -> None:
         good = int(int(e.payload["rating"]) >= SATISFIED_MIN_RATING)

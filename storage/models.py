@@ -354,6 +354,7 @@ class ConversationMeasures:
     fallbacks: Mapped[int] = mapped_column(BigInteger)
     kb_answers: Mapped[int] = mapped_column(BigInteger)
     surveys: Mapped[int] = mapped_column(BigInteger)
+    ratings_refused: Mapped[int] = mapped_column(BigInteger)
 
 
 class ReportConversation(ConversationMeasures, Base):

@@ -141,3 +141,12 @@ def test_the_bot_s_part_response_rate_handoffs_kb_answers_and_fallbacks() -> Non
     assert summary["kb_answer_rate"] == 66.7  # 2 cited answers for 3 customer messages
     assert summary["fallback_rate"] == 33.3  # 1 of 3
     assert summary["response_rate"] == 50.0  # 1 rating for 2 surveys
+    assert summary["ratings_refused"] == 0
+
+
+def test_ratings_refused_are_reported_and_do_not_count() -> None:
+    story = Story(23, DAY1, "web", "refund_request").handled(33, agent=1, rating=5)
+    story.add("csat_rejected", ticket=33, agent=1, queue="billing", rating=1)  # a second one
+    facts = facts_by_conversation(story.events)
+    summary = dashboard(sums_in_memory(facts, lambda f: 500_000), {1: "Ada"}, 1)["summary"]
+    assert (summary["ratings"], summary["csat"], summary["ratings_refused"]) == (1, 100.0, 1)

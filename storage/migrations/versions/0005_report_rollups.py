@@ -25,7 +25,7 @@ MEASURES = (
     "conversations", "handed_off", "contained", "resolved", "ratings", "satisfied",
     "tickets_resolved", "first_response_ms", "first_response_n", "resolution_ms", "resolution_n",
     "sla_met", "sla_total", "predicted_micro", "handoffs", "transfers", "reopens", "messages_in",
-    "fallbacks", "kb_answers", "surveys",
+    "fallbacks", "kb_answers", "surveys", "ratings_refused",
 )  # fmt: skip
 AGENT_MEASURES = (
     "assigned", "resolved", "handle_ms", "handle_n", "first_response_ms", "first_response_n",
