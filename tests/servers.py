@@ -16,6 +16,9 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+# Loading the models on a busy 2-core machine can take a minute or more; this is a ceiling only.
+STARTUP_S = 240
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -135,7 +138,7 @@ class HelplineServer:
         return self
 
     def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + STARTUP_S
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
@@ -146,7 +149,7 @@ class HelplineServer:
                         return
             except OSError:
                 time.sleep(0.3)
-        raise AssertionError("server did not become healthy in 120 s")
+        raise AssertionError(f"server did not become healthy in {STARTUP_S} s")
 
     @property
     def pid(self) -> int:
