@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.scratch import drop_database, scratch_database
+from benchmarks.scratch import run_on_scratch_database
 from bot.cli.report import write_report
 from bot.report_store import rebuild_all, stored_sums
 from bot.reporting import parse_period, staff_names
@@ -249,20 +249,7 @@ async def main() -> None:
     parser.add_argument("--agents", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        raise SystemExit("DATABASE_URL must name a PostgreSQL database (postgresql+asyncpg://...)")
-    scratch, name = await scratch_database(url)
-    try:
-        result = await run(scratch, args)
-    finally:
-        if not args.keep:
-            await drop_database(url, name)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>20}: {value}")
+    await run_on_scratch_database(args, run)
 
 
 if __name__ == "__main__":

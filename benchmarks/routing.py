@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
-import os
 import statistics
 import sys
 import time
@@ -33,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actions.assignment import LOAD, claim
 from actions.users import QueueSpec, sync_queues
-from benchmarks.scratch import drop_database, scratch_database
+from benchmarks.scratch import run_on_scratch_database
 from storage import migrate
 from storage.database import Database
 from storage.models import (
@@ -224,20 +222,7 @@ async def main() -> None:
         "--processes", action="store_true", help="one OS process per worker (default: tasks)"
     )
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        raise SystemExit("DATABASE_URL must name a PostgreSQL database (postgresql+asyncpg://...)")
-    scratch, name = await scratch_database(url)
-    try:
-        result = await run(scratch, args)
-    finally:
-        if not args.keep:
-            await drop_database(url, name)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>20}: {value}")
+    await run_on_scratch_database(args, run)
 
 
 if __name__ == "__main__":

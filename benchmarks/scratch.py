@@ -1,9 +1,13 @@
 """Scratch databases for the benchmarks: created next to the one DATABASE_URL names, dropped
-after the run."""
+after the run (unless --keep)."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -38,3 +42,25 @@ async def _admin(parsed: Any) -> asyncpg.Connection:
         password=parsed.password,
         database=parsed.database or "postgres",
     )
+
+
+async def run_on_scratch_database(
+    args: argparse.Namespace,
+    run: Callable[[str, argparse.Namespace], Awaitable[dict[str, Any]]],
+) -> None:
+    """`run` on a scratch database beside DATABASE_URL's; print its result (one JSON object
+    with --json, else a line per figure)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        raise SystemExit("DATABASE_URL must name a PostgreSQL database (postgresql+asyncpg://...)")
+    scratch, name = await scratch_database(url)
+    try:
+        result = await run(scratch, args)
+    finally:
+        if not args.keep:
+            await drop_database(url, name)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
