@@ -156,16 +156,31 @@ async def components(
 ) -> AsyncIterator[Components]:
     """Everything the app needs, on a fresh database (`app_database_url`), with the queues
     synced; files customers send are kept under the test's temporary folder."""
-    from actions.users import sync_queues  # noqa: PLC0415
-
-    settings = with_attachments_in(
-        settings_for(base_settings, app_database_url, demo_model_dir), tmp_path / "attachments"
+    built = await wired(
+        base_settings, app_database_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "attachments"
     )
-    built = wire(settings, demo_nlu, demo_kb, b"test-secret")
-    async with built.db.session() as session, session.begin():
-        await sync_queues(session, settings.queue_specs())
     yield built
     await built.db.dispose()
+
+
+async def wired(
+    base: Settings,
+    database_url: str,
+    model_dir: Path,
+    nlu: NLUModel,
+    kb: KnowledgeBaseIndex,
+    files: Path,
+    max_bytes: int | None = None,
+) -> Components:
+    """The components on `database_url` with the queues synced, files kept under `files`
+    (at most `max_bytes` each when given)."""
+    from actions.users import sync_queues  # noqa: PLC0415
+
+    settings = with_attachments_in(settings_for(base, database_url, model_dir), files, max_bytes)
+    built = wire(settings, nlu, kb, b"test-secret")
+    async with built.db.session() as session, session.begin():
+        await sync_queues(session, settings.queue_specs())
+    return built
 
 
 SERVER_PASSWORD = "e2e-password-123"

@@ -15,9 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from actions.attachments import receive_file
-from actions.users import sync_queues
 from bot.channels.widget import sign_visitor
-from bot.components import Components, wire
+from bot.components import Components
 from bot.engine import InboundMessage
 from bot.settings import Settings
 from bot.web import keys
@@ -28,27 +27,11 @@ from nlu.model import NLUModel
 from storage.models import Attachment, Message
 from tests.actions.test_attachments import HTML, PDF, PNG, chunks, files_in
 from tests.bot.conftest import Client
-from tests.conftest import settings_for, with_attachments_in
+from tests.conftest import wired
 
 SECRET = b"test-secret"
 UPLOAD = "/api/widget/attachments"
 LIMIT = 4096
-
-
-async def built(
-    base_settings: Settings,
-    database_url: str,
-    demo_model_dir: Path,
-    demo_nlu: NLUModel,
-    demo_kb: KnowledgeBaseIndex,
-    files: Path,
-) -> Components:
-    settings = settings_for(base_settings, database_url, demo_model_dir)
-    settings = with_attachments_in(settings, files, max_bytes=LIMIT)
-    components = wire(settings, demo_nlu, demo_kb, SECRET)
-    async with components.db.session() as session, session.begin():
-        await sync_queues(session, settings.queue_specs())
-    return components
 
 
 @pytest.fixture
@@ -61,8 +44,8 @@ async def engine_components(
     tmp_path: Path,
 ) -> AsyncIterator[Components]:
     """The engine alone, on SQLite and on PostgreSQL."""
-    components = await built(
-        base_settings, database_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "files"
+    components = await wired(
+        base_settings, database_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "files", LIMIT
     )
     yield components
     await components.db.dispose()
@@ -78,8 +61,8 @@ async def files_components(
     tmp_path: Path,
 ) -> AsyncIterator[Components]:
     """For the app: files kept in a temporary folder, LIMIT bytes each."""
-    components = await built(
-        base_settings, sqlite_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "files"
+    components = await wired(
+        base_settings, sqlite_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "files", LIMIT
     )
     yield components
     await components.db.dispose()
