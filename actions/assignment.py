@@ -59,15 +59,6 @@ class Pool:
         return rank_agents(agents, needs, self.strategies.get(queue_id, "least_busy"))
 
 
-async def open_tickets(session: AsyncSession, agent_id: int) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .where(Ticket.assignee_id == agent_id, Ticket.status.in_(LOAD))
-    )
-    return int(count or 0)
-
-
 async def read_pool(
     session: AsyncSession, queue_ids: Collection[int] | None = None, *, online_only: bool = True
 ) -> Pool:
