@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -11,7 +10,7 @@ import logging
 import uuid
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from actions.conversations import find_latest_conversation, find_open_conversation, transcript
 from actions.csat import record_csat
@@ -24,6 +23,7 @@ from bot.views import message_json
 from bot.web import keys
 from bot.web.origin import check_origin
 from bot.web.ratelimit import RateLimiter
+from bot.web.sockets import relay
 from storage.database import RETRY_AFTER_S, unavailable
 from storage.models import Message
 
@@ -104,17 +104,9 @@ class WidgetSession:
         self.turn_lock = asyncio.Lock()
 
     async def run(self) -> None:
-        forward = asyncio.create_task(self._forward())
         try:
-            async for frame in self.socket:
-                if frame.type == WSMsgType.TEXT:
-                    await self._frame(frame.data)
-                elif frame.type == WSMsgType.ERROR:
-                    break
+            await relay(self.socket, self._frame, self._forward())
         finally:
-            forward.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await forward
             self._follow(None)
 
     async def _frame(self, raw: str) -> None:

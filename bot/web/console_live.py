@@ -4,11 +4,10 @@ ticket in both directions (to other agents, and "typing" to the customer)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from actions.errors import NotFound
 from actions.tickets import get_ticket
@@ -16,6 +15,7 @@ from bot.live import CONSOLE, Hub, conversation_topic, ticket_scope
 from bot.web import keys
 from bot.web.auth import can_see_ticket
 from bot.web.origin import check_origin
+from bot.web.sockets import relay
 from bot.web.staff import staff
 from storage.database import Database
 from storage.models import User
@@ -34,17 +34,11 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     await socket.prepare(request)
     request.app[keys.SOCKETS].add(socket)
     async with components.hub.subscribe(CONSOLE) as updates:
-        forward = asyncio.create_task(_forward(socket, updates, me))
-        try:
-            async for frame in socket:
-                if frame.type == WSMsgType.TEXT:
-                    await _activity(components.db, components.hub, me, frame.data)
-                elif frame.type == WSMsgType.ERROR:
-                    break
-        finally:
-            forward.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await forward
+
+        async def on_text(raw: str) -> None:
+            await _activity(components.db, components.hub, me, raw)
+
+        await relay(socket, on_text, _forward(socket, updates, me))
     return socket
 
 
