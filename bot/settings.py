@@ -32,6 +32,8 @@ class NLUSettings(_Frozen):
     confidence_threshold: float = Field(0.45, ge=0.0, le=1.0)
     # CPU threads of the encoder in `helpline serve` (0: torch's default, one per core).
     encoder_threads: int = Field(1, ge=0, le=64)
+    # Training examples with this label are out-of-scope negatives for fallback, not an intent.
+    oos_label: str | None = Field(None, min_length=1)
 
 
 class KnowledgeBaseSettings(_Frozen):

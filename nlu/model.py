@@ -122,6 +122,7 @@ class NLUModel:
             "intents": scorer.classifier.labels,
             "examples": len(texts),
             "out_of_scope_examples": len(out_of_scope),
+            "oos_label": oos_label,
             "fallback_calibrated": detector.calibrated,
         }
         return cls(config, encoder, scorer, data, metadata)

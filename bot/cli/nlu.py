@@ -18,16 +18,29 @@ if TYPE_CHECKING:
 app = typer.Typer(help="The NLU pipeline.", no_args_is_help=True)
 
 
+OosLabelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--oos-label",
+        help="Label of out-of-scope examples: they calibrate fallback instead of becoming an "
+        "intent (default: nlu.oos_label in config.yml).",
+    ),
+]
+
+
 def train(
     config: common.ConfigOption = common.DEFAULT_CONFIG,
     force: Annotated[bool, typer.Option(help="Train even if the model is up to date.")] = False,
+    oos_label: OosLabelOption = None,
 ) -> None:
     """Train the NLU model from the training data named in config.yml."""
     settings = common.load(config)
-    train_if_needed(settings, force)
+    train_if_needed(settings, force, oos_label)
 
 
-def train_if_needed(settings: Settings, force: bool) -> None:
+def train_if_needed(settings: Settings, force: bool, oos_label: str | None = None) -> None:
+    """Train unless the saved model was trained on the same data, configuration and
+    out-of-scope label; `oos_label` defaults to config.yml's nlu.oos_label."""
     from nlu.encoder import load_encoder  # noqa: PLC0415
     from nlu.model import NLUModel, data_fingerprint, read_metadata  # noqa: PLC0415
     from nlu.training_data import TrainingDataError, read_training_data  # noqa: PLC0415
@@ -38,30 +51,31 @@ def train_if_needed(settings: Settings, force: bool) -> None:
         data = read_training_data(path)
     except TrainingDataError as exc:
         raise common.fail(str(exc)) from exc
+    oos_label = oos_label or settings.nlu.oos_label
+    if oos_label is not None and all(e.intent != oos_label for e in data.examples):
+        raise common.fail(f"{path}: no example is labelled {oos_label!r} (the out-of-scope label)")
     config = nlu_config(settings)
-    if not force and _up_to_date(
-        model_dir, config.fingerprint(), data_fingerprint(data), read_metadata
-    ):
+    fingerprints = (config.fingerprint(), data_fingerprint(data), oos_label)
+    if not force and _up_to_date(model_dir, fingerprints, read_metadata):
         common.console.print(f"NLU model in {model_dir} is up to date")
         return
     encoder = load_encoder(settings.nlu.encoder)
     with common.progress_bar("Training NLU") as progress:
-        model = NLUModel.train(data, config, encoder, progress)
+        model = NLUModel.train(data, config, encoder, progress, oos_label)
     model.save(model_dir, data)
     common.console.print(
-        f"trained {len(model.intents)} intents on {len(data.examples)} examples -> {model_dir}"
+        f"trained {len(model.intents)} intents on {model.metadata['examples']} examples "
+        f"({model.metadata['out_of_scope_examples']} out of scope) -> {model_dir}"
     )
 
 
-def _up_to_date(model_dir: Path, config_print: str, data_print: str, read: Any) -> bool:
+def _up_to_date(model_dir: Path, fingerprints: tuple[str, str, str | None], read: Any) -> bool:
     try:
         meta = read(model_dir)
     except FileNotFoundError:
         return False
-    return bool(
-        meta.get("config_fingerprint") == config_print
-        and meta.get("data_fingerprint") == data_print
-    )
+    saved = (meta.get("config_fingerprint"), meta.get("data_fingerprint"), meta.get("oos_label"))
+    return bool(saved == fingerprints)
 
 
 @app.command("parse")
@@ -94,9 +108,7 @@ def nlu_evaluate(
     holdout: Annotated[
         float, typer.Option(help="Share of --train held out when --test is not given.")
     ] = 0.2,
-    oos_label: Annotated[
-        str | None, typer.Option("--oos-label", help="Label of out-of-scope examples.")
-    ] = None,
+    oos_label: OosLabelOption = None,
     threshold: Annotated[
         float | None, typer.Option(help="Confidence threshold (default: config.yml).")
     ] = None,
@@ -128,7 +140,7 @@ def nlu_evaluate(
             test_data,
             nlu_settings,
             load_encoder(settings.nlu.encoder),
-            oos_label,
+            oos_label or settings.nlu.oos_label,
             progress,
         )
     if as_json:
