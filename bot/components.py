@@ -47,6 +47,7 @@ def nlu_config(settings: Settings) -> NLUConfig:
         encoder=settings.nlu.encoder,
         confidence_threshold=settings.nlu.confidence_threshold,
         language=settings.language,
+        spacy_model=settings.nlu.spacy_model,
     )
 
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from actions.redaction import RedactionPolicy
 from actions.users import QueueSpec
@@ -34,6 +42,20 @@ class NLUSettings(_Frozen):
     encoder_threads: int = Field(1, ge=0, le=64)
     # Training examples with this label are out-of-scope negatives for fallback, not an intent.
     oos_label: str | None = Field(None, min_length=1)
+    # An installed spaCy pipeline package (e.g. en_core_web_sm) whose statistical NER adds
+    # entities; "" switches it off.
+    spacy_model: str = ""
+
+    @field_validator("spacy_model")
+    @classmethod
+    def _spacy_model_is_installed(cls, package: str) -> str:
+        if package and not (package.isidentifier() and importlib.util.find_spec(package)):
+            raise ValueError(
+                f"the spaCy pipeline package {package!r} is not installed: install it "
+                f'(pip install {package.replace("_", "-")}) or set nlu.spacy_model to "" '
+                "to run without statistical entities"
+            )
+        return package
 
 
 class KnowledgeBaseSettings(_Frozen):

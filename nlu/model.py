@@ -22,6 +22,7 @@ from nlu.out_of_scope import scrambled
 from nlu.parse import FALLBACK_INTENT, IntentScore, Parse
 from nlu.scorer import Calibration, IntentScorer, calibrate
 from nlu.sentiment import SentimentAnalyzer
+from nlu.spacy_ner import StatisticalEntities
 from nlu.training_data import TrainingData
 
 FORMAT_VERSION = 2
@@ -49,6 +50,9 @@ class NLUConfig:
     language: str = "en"
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     validation_fraction: float = 0.1  # of each intent's examples, held out to calibrate fallback
+    # An installed spaCy pipeline package whose NER adds entities at parse time ("" for none);
+    # like the threshold it is not part of the trained weights, so not of the fingerprint.
+    spacy_model: str = ""
 
     def trained_with(self) -> dict[str, Any]:
         return {
@@ -81,7 +85,8 @@ class NLUModel:
         self.metadata = metadata
         self._encoder = encoder
         self._scorer = scorer
-        self._entities = EntityExtractor(data, config.language)
+        statistical = StatisticalEntities(config.spacy_model) if config.spacy_model else None
+        self._entities = EntityExtractor(data, config.language, statistical)
         self._sentiment = SentimentAnalyzer()
         self.intents = set(scorer.classifier.labels)
 

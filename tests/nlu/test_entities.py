@@ -96,6 +96,62 @@ def test_a_number_without_currency_is_not_an_amount(extractor: EntityExtractor) 
     assert found(extractor, "I ordered 3 jackets") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("call me on +44 20 7946 0958 please", "+44 20 7946 0958"),
+        ("my number is (555) 123-4567", "(555) 123-4567"),
+        ("ring 020 7946 0958 after six", "020 7946 0958"),
+        ("mobile: 0612345678", "0612345678"),
+        ("whatsapp +31 6 1234-5678", "+31 6 1234-5678"),
+    ],
+)
+def test_phone_numbers(extractor: EntityExtractor, text: str, phone: str) -> None:
+    assert found(extractor, text) == [("phone", phone, phone)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I ordered 3 jackets in 2023",
+        "it was 1250.00 in total",
+        "card 4111 1111 1111 1111",  # 16 digits: longer than any phone number
+        "call 12345",
+    ],
+)
+def test_numbers_that_are_no_phone_number(extractor: EntityExtractor, text: str) -> None:
+    assert [e.entity for e in extractor.extract(text)] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("delivered on 2024-03-05 at noon", "2024-03-05"),
+        ("ordered 5/3/2024", "5/3/2024"),
+        ("ordered 05.03.24", "05.03.24"),
+        ("paid on 3 March", "3 March"),
+        ("paid on 3 mar 2024", "3 mar 2024"),
+        ("since the 5th of March", "5th of March"),
+        ("since March 3rd, 2024", "March 3rd, 2024"),
+        ("arrives May 12", "May 12"),
+    ],
+)
+def test_dates(extractor: EntityExtractor, text: str, date: str) -> None:
+    assert found(extractor, text) == [("date", date, date)]
+
+
+@pytest.mark.parametrize("text", ["you may 3 times ask", "tomorrow", "on 2024-13-05", "32 March"])
+def test_what_the_date_rule_leaves_alone(extractor: EntityExtractor, text: str) -> None:
+    assert [e.entity for e in extractor.extract(text) if e.entity == "date"] == []
+
+
+def test_training_data_regexes_replace_the_built_in_phone_rule() -> None:
+    custom = EntityExtractor(TrainingData(regexes={"phone": [r"\b06\d{8}\b"]}))
+    assert found(custom, "0612345678 or +44 20 7946 0958") == [
+        ("phone", "0612345678", "0612345678")
+    ]
+
+
 def test_entities_come_in_text_order_with_offsets(extractor: EntityExtractor) -> None:
     text = "Order XY-123456 to Germany cost 20 EUR, mail me at a@b.com"
     entities = extractor.extract(text)

