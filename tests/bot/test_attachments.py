@@ -1,5 +1,5 @@
-"""Files in conversations: the engine stores a file with its message once (SQLite and
-PostgreSQL); through the real app, the widget's upload becomes a customer message with its bytes
+"""Files in conversations, each on SQLite and on PostgreSQL: the engine stores a file with its
+message once; through the real app, the widget's upload becomes a customer message with its bytes
 on disk; limits, disguised types, foreign tokens and origins are refused with nothing kept; a
 file is served only to its visitor and to staff."""
 
@@ -35,7 +35,7 @@ LIMIT = 4096
 
 
 @pytest.fixture
-async def engine_components(
+async def files_components(
     base_settings: Settings,
     database_url: str,
     demo_model_dir: Path,
@@ -43,7 +43,8 @@ async def engine_components(
     demo_kb: KnowledgeBaseIndex,
     tmp_path: Path,
 ) -> AsyncIterator[Components]:
-    """The engine alone, on SQLite and on PostgreSQL."""
+    """The components on SQLite and on PostgreSQL; files kept under tmp_path / "files", at
+    most LIMIT bytes each."""
     components = await wired(
         base_settings, database_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "files", LIMIT
     )
@@ -52,27 +53,11 @@ async def engine_components(
 
 
 @pytest.fixture
-async def files_components(
-    base_settings: Settings,
-    sqlite_url: str,
-    demo_model_dir: Path,
-    demo_nlu: NLUModel,
-    demo_kb: KnowledgeBaseIndex,
-    tmp_path: Path,
-) -> AsyncIterator[Components]:
-    """For the app: files kept in a temporary folder, LIMIT bytes each."""
-    components = await wired(
-        base_settings, sqlite_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "files", LIMIT
-    )
-    yield components
-    await components.db.dispose()
-
-
-@pytest.fixture
 async def files_client(
-    aiohttp_client: Callable[..., Awaitable[Client]], files_components: Components
+    files_components: Components, aiohttp_client: Callable[..., Awaitable[Client]]
 ) -> tuple[Client, Components]:
-    """The app (stopped before its database is disposed of)."""
+    """The app. Its components come first, so the app stops before their database is disposed
+    of (fixtures are torn down in reverse order)."""
     return await aiohttp_client(create_app(files_components)), files_components
 
 
@@ -103,9 +88,9 @@ async def count(components: Components, model: type) -> int:
 
 
 async def test_a_file_is_stored_once_with_its_message_and_a_caption_is_understood(
-    engine_components: Components, tmp_path: Path
+    files_components: Components, tmp_path: Path
 ) -> None:
-    engine = engine_components.engine
+    engine = files_components.engine
     received = await receive_file(engine.files, chunks(PDF), "order.pdf", None, LIMIT)
     alone = InboundMessage("web", "v1", "", external_id="c1", attachments=(received,))
     first = await engine.handle(alone)
@@ -118,7 +103,7 @@ async def test_a_file_is_stored_once_with_its_message_and_a_caption_is_understoo
     )
     turn = await engine.handle(captioned)
     assert turn.message.intent == "refund_request"
-    async with engine_components.db.session() as session:
+    async with files_components.db.session() as session:
         rows = list(await session.scalars(select(Attachment).order_by(Attachment.id)))
     assert [(a.message_id, a.filename) for a in rows] == [
         (first.message.id, "order.pdf"),
@@ -281,7 +266,7 @@ async def test_a_file_is_served_to_its_visitor_and_staff_only(
 
 
 async def test_uploads_count_against_the_visitors_message_limit(
-    aiohttp_client: Callable[..., Awaitable[Client]], files_components: Components
+    files_components: Components, aiohttp_client: Callable[..., Awaitable[Client]]
 ) -> None:
     app = create_app(files_components)
     app[keys.MESSAGE_LIMIT] = MemoryRateLimiter(limit=1, window_s=60)
