@@ -30,6 +30,7 @@ from knowledge_base.pgvector_store import PgVectorStore
 from nlu.batcher import EncoderBatcher
 from nlu.encoder import Encoder, load_encoder, set_threads
 from nlu.model import NLUConfig, NLUModel
+from nlu.sentiment import SentimentBands
 from storage.database import Database
 
 Progress = Callable[[int, int], None]
@@ -48,6 +49,9 @@ def nlu_config(settings: Settings) -> NLUConfig:
         confidence_threshold=settings.nlu.confidence_threshold,
         language=settings.language,
         spacy_model=settings.nlu.spacy_model,
+        sentiment=SentimentBands(
+            settings.nlu.sentiment.negative_at, settings.nlu.sentiment.positive_at
+        ),
     )
 
 

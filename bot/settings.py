@@ -33,6 +33,22 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class SentimentSettings(_Frozen):
+    """VADER's compound score at or below negative_at is negative, at or above positive_at
+    positive, between them neutral."""
+
+    negative_at: Annotated[float, Field(ge=-1.0, le=1.0)] = -0.05
+    positive_at: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.05
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SentimentSettings:
+        if self.negative_at >= self.positive_at:
+            raise ValueError(
+                f"negative_at ({self.negative_at}) must be below positive_at ({self.positive_at})"
+            )
+        return self
+
+
 class NLUSettings(_Frozen):
     training_data: Path
     model_dir: Path
@@ -45,6 +61,7 @@ class NLUSettings(_Frozen):
     # An installed spaCy pipeline package (e.g. en_core_web_sm) whose statistical NER adds
     # entities; "" switches it off.
     spacy_model: str = ""
+    sentiment: SentimentSettings = SentimentSettings()
 
     @field_validator("spacy_model")
     @classmethod

@@ -21,7 +21,7 @@ from nlu.language import detect_language
 from nlu.out_of_scope import scrambled
 from nlu.parse import FALLBACK_INTENT, IntentScore, Parse
 from nlu.scorer import Calibration, IntentScorer, calibrate
-from nlu.sentiment import SentimentAnalyzer
+from nlu.sentiment import SentimentAnalyzer, SentimentBands
 from nlu.spacy_ner import StatisticalEntities
 from nlu.training_data import TrainingData
 
@@ -53,6 +53,7 @@ class NLUConfig:
     # An installed spaCy pipeline package whose NER adds entities at parse time ("" for none);
     # like the threshold it is not part of the trained weights, so not of the fingerprint.
     spacy_model: str = ""
+    sentiment: SentimentBands = field(default_factory=SentimentBands)  # applied at parse time
 
     def trained_with(self) -> dict[str, Any]:
         return {
@@ -87,7 +88,7 @@ class NLUModel:
         self._scorer = scorer
         statistical = StatisticalEntities(config.spacy_model) if config.spacy_model else None
         self._entities = EntityExtractor(data, config.language, statistical)
-        self._sentiment = SentimentAnalyzer()
+        self._sentiment = SentimentAnalyzer(config.sentiment)
         self.intents = set(scorer.classifier.labels)
 
     @classmethod

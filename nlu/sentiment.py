@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+LABELS = ("negative", "neutral", "positive")
+
 
 @dataclass(frozen=True)
 class Sentiment:
@@ -13,15 +15,31 @@ class Sentiment:
     score: float  # -1 (very negative) .. 1 (very positive)
 
 
+@dataclass(frozen=True)
+class SentimentBands:
+    """VADER compound scores at or below `negative_at` are negative, at or above `positive_at`
+    positive, the rest neutral (VADER's own convention is -0.05 and 0.05)."""
+
+    negative_at: float = -0.05
+    positive_at: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not -1.0 <= self.negative_at < self.positive_at <= 1.0:
+            raise ValueError(
+                f"sentiment bands need -1 <= negative_at < positive_at <= 1, got "
+                f"{self.negative_at} and {self.positive_at}"
+            )
+
+
 class SentimentAnalyzer:
-    def __init__(self, threshold: float = 0.05) -> None:
+    def __init__(self, bands: SentimentBands | None = None) -> None:
         self._vader = SentimentIntensityAnalyzer()
-        self._threshold = threshold
+        self.bands = bands or SentimentBands()
 
     def analyze(self, text: str) -> Sentiment:
-        score = float(self._vader.polarity_scores(text)["compound"])
-        if score >= self._threshold:
-            return Sentiment("positive", round(score, 4))
-        if score <= -self._threshold:
-            return Sentiment("negative", round(score, 4))
-        return Sentiment("neutral", round(score, 4))
+        score = round(float(self._vader.polarity_scores(text)["compound"]), 4)
+        if score >= self.bands.positive_at:
+            return Sentiment("positive", score)
+        if score <= self.bands.negative_at:
+            return Sentiment("negative", score)
+        return Sentiment("neutral", score)
