@@ -120,7 +120,9 @@ class EntityExtractor:
         self._nlp = _rule_pipeline(language, data.lookups)
         self._statistical = statistical
 
-    def extract(self, text: str) -> list[Entity]:
+    def extract(self, text: str, language: str | None = None) -> list[Entity]:
+        """The entities in `text`; the statistical ones only when `language` (the message's,
+        if known) is the statistical pipeline's."""
         found = [
             Entity(regex.entity, m.group(0), m.start(), m.end(), "RegexEntityExtractor")
             for regex in self._regexes
@@ -132,8 +134,9 @@ class EntityExtractor:
             for ent in self._nlp(text).ents
         ]
         kept = _without_overlaps(found)
-        if self._statistical is not None:
-            kept = _with_unclaimed(kept, self._statistical.extract(text))
+        statistical = self._statistical
+        if statistical is not None and statistical.reads(language):
+            kept = _with_unclaimed(kept, statistical.extract(text))
         return [self._canonical(e) for e in kept]
 
     def _canonical(self, entity: Entity) -> Entity:

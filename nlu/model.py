@@ -205,7 +205,9 @@ class NLUModel:
         top = ranking[0]
         if confidence < self.config.confidence_threshold:
             top = IntentScore(FALLBACK_INTENT, self.config.confidence_threshold)
-        return self._annotated(text, top, ranking, self._entities.extract(text))
+        language = detect_language(text, self.config.language)
+        entities = self._entities.extract(text, language)
+        return self._annotated(text, top, ranking, entities, language)
 
     def _triggered(self, text: str, trigger: re.Match[str]) -> Parse:
         intent = IntentScore(trigger.group("intent"), 1.0)
@@ -219,10 +221,16 @@ class NLUModel:
                 entities = [
                     Entity(str(k), str(v), 0, len(text), "direct") for k, v in values.items()
                 ]
-        return self._annotated(text, intent, [intent], entities)
+        language = detect_language(text, self.config.language)
+        return self._annotated(text, intent, [intent], entities, language)
 
     def _annotated(
-        self, text: str, top: IntentScore, ranking: list[IntentScore], entities: list[Entity]
+        self,
+        text: str,
+        top: IntentScore,
+        ranking: list[IntentScore],
+        entities: list[Entity],
+        language: str,
     ) -> Parse:
         return Parse(
             text=text,
@@ -230,7 +238,7 @@ class NLUModel:
             intent_ranking=ranking,
             entities=entities,
             sentiment=self._sentiment.analyze(text),
-            language=detect_language(text, self.config.language),
+            language=language,
         )
 
 

@@ -63,6 +63,12 @@ class StatisticalEntities:
     def __init__(self, package: str) -> None:
         self.package = package
         self._nlp = load_ner_pipeline(package)
+        self.language: str | None = self._nlp.lang
+
+    def reads(self, language: str | None) -> bool:
+        """Whether a message in `language` (None: unknown) suits this pipeline; spaCy's "xx"
+        pipelines are multilingual."""
+        return language is None or self.language in (None, "xx", language)
 
     def extract(self, text: str) -> list[Entity]:
         return [

@@ -78,6 +78,17 @@ def test_synonyms_apply_to_statistical_entities(statistical: StatisticalEntities
     assert [e.value for e in extractor.extract(SENTENCE) if e.entity == "gpe"] == ["BER"]
 
 
+def test_only_messages_in_the_pipelines_language_get_statistical_entities(
+    statistical: StatisticalEntities,
+) -> None:
+    extractor = EntityExtractor(TrainingData(), statistical=statistical)
+    german = "Ich habe am 3. März bezahlt, Anna Schmidt aus Berlin"
+    assert statistical.language == "en"
+    assert [e.extractor for e in extractor.extract(german, "de")] == []
+    assert EXTRACTOR in {e.extractor for e in extractor.extract(german, "en")}
+    assert len(extractor.extract(SENTENCE, "en")) == 3
+
+
 def test_without_a_statistical_extractor_there_are_none() -> None:
     extractor = EntityExtractor(TrainingData())
     assert found(extractor, SENTENCE) == [("date", "3 March", "RegexEntityExtractor")]
@@ -128,3 +139,6 @@ def test_the_model_uses_it_without_changing_its_fingerprint(
     with_ner = NLUModel.load(tmp_path, on, encoder)  # a model saved without it loads with it
     assert [e.entity for e in with_ner.parse(SENTENCE).entities] == ["person", "gpe", "date"]
     assert [e.entity for e in model.parse(SENTENCE).entities] == ["date"]
+    german = with_ner.parse("Ich habe am 3. März bezahlt, Anna Schmidt aus Berlin")
+    assert german.language == "de"
+    assert german.entities == []
