@@ -4,6 +4,7 @@ reported like Rasa's SpacyEntityExtractor but with lower-case entity names."""
 from __future__ import annotations
 
 import importlib.util
+import threading
 from functools import lru_cache
 
 import spacy
@@ -58,11 +59,11 @@ class SpacyModelNotInstalledError(ValueError):
 
 class StatisticalEntities:
     """The NER component of a spaCy pipeline package; other labels than ENTITY_NAMES' are
-    left out."""
+    left out. Safe to call from several threads (parses run in a thread pool)."""
 
     def __init__(self, package: str) -> None:
         self.package = package
-        self._nlp = load_ner_pipeline(package)
+        self._nlp, self._lock = _shared_pipeline(package)
         self.language: str | None = self._nlp.lang
 
     def reads(self, language: str | None) -> bool:
@@ -71,9 +72,11 @@ class StatisticalEntities:
         return language is None or self.language in (None, "xx", language)
 
     def extract(self, text: str) -> list[Entity]:
+        with self._lock:  # spaCy promises no thread safety, and threads would gain nothing
+            doc = self._nlp(text)
         return [
             Entity(ENTITY_NAMES[ent.label_], ent.text, ent.start_char, ent.end_char, EXTRACTOR)
-            for ent in self._nlp(text).ents
+            for ent in doc.ents
             if ent.label_ in ENTITY_NAMES
         ]
 
@@ -86,6 +89,10 @@ def is_installed(package: str) -> bool:
 
 
 @lru_cache(maxsize=4)  # one loaded pipeline per package, shared by every model in the process
+def _shared_pipeline(package: str) -> tuple[Language, threading.Lock]:
+    return load_ner_pipeline(package), threading.Lock()
+
+
 def load_ner_pipeline(package: str) -> Language:
     """The package's pipeline with only NER and what NER listens to."""
     if not is_installed(package):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,13 @@ def test_only_messages_in_the_pipelines_language_get_statistical_entities(
 def test_without_a_statistical_extractor_there_are_none() -> None:
     extractor = EntityExtractor(TrainingData())
     assert found(extractor, SENTENCE) == [("date", "3 March", "RegexEntityExtractor")]
+
+
+def test_concurrent_calls_give_the_same_entities(statistical: StatisticalEntities) -> None:
+    texts = [SENTENCE, "Amazon charged me twenty dollars", "Ben from Paris called on Friday"] * 20
+    alone = [statistical.extract(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(statistical.extract, texts)) == alone
 
 
 def test_only_ner_is_loaded() -> None:
