@@ -172,3 +172,19 @@ def test_train_refuses_an_oos_label_no_example_carries(oos_config: Path) -> None
     assert result.exit_code == 1
     assert "no example is labelled 'ood'" in result.stderr
     assert not (oos_config.parent / "model").exists()
+
+
+def test_evaluate_takes_the_oos_label_from_config_yml(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    train, test = files
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    config["nlu"]["oos_label"] = "oos"
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    args = ["nlu", "evaluate", "--train", str(train), "--test", str(test), "--json"]
+    result = CliRunner().invoke(app, [*args, "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["oos_examples_train"] == 4
+    assert report["examples_train"] == 10
