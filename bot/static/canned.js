@@ -10,8 +10,9 @@
   var dialog = document.getElementById('canned-dialog');
   if (!input || !form || !dialog) return;
 
-  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  var csrf = csrfMeta ? csrfMeta.getAttribute('content') || '' : '';
+  var el = window.helpline.el;
+  var api = window.helpline.api;
+
   var agentName = document.body.getAttribute('data-display-name') || '';
   var popup = document.getElementById('canned-popup');
   var list = document.getElementById('canned-list');
@@ -24,29 +25,8 @@
   var active = -1;
   var editingId = null;
 
-  function el(tag, props, text) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (k) { node.setAttribute(k, props[k]); });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function request(method, url, body) {
-    var opts = { method: method, credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf } };
-    if (body !== undefined) {
-      opts.headers['Content-Type'] = 'application/json';
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(url, opts).then(function (res) {
-      return res.json().catch(function () { return {}; }).then(function (data) {
-        if (!res.ok) throw new Error((data.error && data.error.message) || 'Request failed (' + res.status + ')');
-        return data;
-      });
-    });
-  }
-
   function load() {
-    return request('GET', '/api/console/canned').then(function (data) {
+    return api('GET', '/api/console/canned').then(function (data) {
       all = Array.isArray(data.canned) ? data.canned : [];
       canEdit = !!data.can_edit;
       editor.hidden = !canEdit;
@@ -88,10 +68,8 @@
     matches.forEach(function (c, i) {
       var option = el('li', {
         id: 'canned-option-' + c.id, role: 'option', 'aria-selected': i === active ? 'true' : 'false',
-        class: 'canned-option' + (i === active ? ' is-active' : ''), 'data-testid': 'canned-option'
-      });
-      option.appendChild(el('strong', {}, '/' + c.shortcut));
-      option.appendChild(el('span', { class: 'muted small' }, ' ' + c.title));
+        className: 'canned-option' + (i === active ? ' is-active' : ''), 'data-testid': 'canned-option'
+      }, [el('strong', { text: '/' + c.shortcut }), el('span', { className: 'muted small', text: ' ' + c.title })]);
       option.addEventListener('mousedown', function (ev) { ev.preventDefault(); insert(c); });
       popup.appendChild(option);
     });
@@ -136,25 +114,24 @@
   function renderList() {
     while (list.firstChild) list.removeChild(list.firstChild);
     all.forEach(function (c) {
-      var item = el('li', { class: 'canned-item', 'data-testid': 'canned-item' });
-      var use = el('button', { type: 'button', class: 'suggestion' });
-      use.appendChild(el('strong', {}, '/' + c.shortcut + ' · ' + c.title));
-      use.appendChild(el('span', { class: 'muted small' }, c.text.slice(0, 160)));
+      var item = el('li', { className: 'canned-item', 'data-testid': 'canned-item' });
+      var use = el('button', { type: 'button', className: 'suggestion' }, [
+        el('strong', { text: '/' + c.shortcut + ' · ' + c.title }),
+        el('span', { className: 'muted small', text: c.text.slice(0, 160) })
+      ]);
       use.addEventListener('click', function () { insert(c); });
       item.appendChild(use);
       if (canEdit) {
-        var edit = el('button', { type: 'button', class: 'btn btn-ghost btn-sm' }, 'Edit');
-        edit.setAttribute('aria-label', 'Edit /' + c.shortcut);
+        var edit = el('button', { type: 'button', className: 'btn btn-ghost btn-sm', 'aria-label': 'Edit /' + c.shortcut, text: 'Edit' });
         edit.addEventListener('click', function () { startEdit(c); });
-        var remove = el('button', { type: 'button', class: 'btn btn-ghost btn-sm' }, 'Delete');
-        remove.setAttribute('aria-label', 'Delete /' + c.shortcut);
+        var remove = el('button', { type: 'button', className: 'btn btn-ghost btn-sm', 'aria-label': 'Delete /' + c.shortcut, text: 'Delete' });
         remove.addEventListener('click', function () { removeCanned(c); });
         item.appendChild(edit);
         item.appendChild(remove);
       }
       list.appendChild(item);
     });
-    if (!all.length) list.appendChild(el('li', { class: 'muted small' }, 'No canned responses yet.'));
+    if (!all.length) list.appendChild(el('li', { className: 'muted small', text: 'No canned responses yet.' }));
   }
 
   function field(name) { return editor.elements.namedItem(name); }
@@ -169,7 +146,7 @@
 
   function removeCanned(c) {
     if (!window.confirm('Delete /' + c.shortcut + '?')) return;
-    request('DELETE', '/api/console/canned/' + c.id).then(function () {
+    api('DELETE', '/api/console/canned/' + c.id).then(function () {
       say('Deleted /' + c.shortcut + '.');
       return load();
     }).catch(function (err) { say(err.message); });
@@ -179,8 +156,8 @@
     ev.preventDefault();
     var body = { shortcut: field('shortcut').value, title: field('title').value, text: field('text').value };
     var saving = editingId === null
-      ? request('POST', '/api/console/canned', body)
-      : request('PUT', '/api/console/canned/' + editingId, body);
+      ? api('POST', '/api/console/canned', body)
+      : api('PUT', '/api/console/canned/' + editingId, body);
     saving.then(function (data) {
       say('Saved /' + data.canned.shortcut + '.');
       startEdit(null);

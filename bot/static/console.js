@@ -8,8 +8,6 @@
   var DEFAULT_VIEW = 'queue';
   var LATE_AFTER_MS = 5 * 60 * 1000;
   var REFRESH_EVERY_MS = 30 * 1000;
-  var BACKOFF_MIN_MS = 1000;
-  var BACKOFF_MAX_MS = 15000;
   var SENDERS = ['customer', 'bot', 'agent', 'system'];
   var CLOSED_STATUSES = ['resolved', 'closed'];
 
@@ -22,8 +20,6 @@
     username: String(body.getAttribute('data-username') || ''),
     supervises: ['supervisor', 'admin'].indexOf(body.getAttribute('data-role')) !== -1
   };
-  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  var csrfToken = csrfMeta ? csrfMeta.getAttribute('content') || '' : '';
   var baseTitle = document.title;
 
   function byId(id) { return document.getElementById(id); }
@@ -77,32 +73,14 @@
     listSeq: 0,
     ticketSeq: 0,
     busy: { take: false, resolve: false, send: false },
-    ws: null,
-    wsAttempts: 0,
-    wsTimer: null,
     wsEverOpen: false,
     refreshTimer: null
   };
 
   /* ── Small helpers ─────────────────────────────────────────────────── */
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    if (props) {
-      Object.keys(props).forEach(function (key) {
-        var value = props[key];
-        if (value === null || value === undefined || value === false) return;
-        if (key === 'className') node.className = value;
-        else if (key === 'text') node.textContent = String(value);
-        else node.setAttribute(key, value === true ? '' : String(value));
-      });
-    }
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined || child === false) return;
-      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
+  var el = window.helpline.el;
+  var api = window.helpline.api;
 
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
@@ -235,42 +213,6 @@
     els.toasts.appendChild(node);
     while (els.toasts.children.length > 4) els.toasts.removeChild(els.toasts.firstChild);
     setTimeout(function () { if (node.parentNode) node.remove(); }, 8000);
-  }
-
-  /* ── HTTP API ───────────────────────────────────────────────────────── */
-
-  function ApiError(code, message, status) {
-    this.code = code;
-    this.message = message;
-    this.status = status;
-  }
-
-  function api(method, url, payload) {
-    var opts = { method: method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (method !== 'GET') {
-      opts.headers['Content-Type'] = 'application/json';
-      opts.headers['X-CSRF-Token'] = csrfToken;
-      opts.body = JSON.stringify(payload || {});
-    }
-    return fetch(url, opts).then(function (res) {
-      return res.text().then(function (raw) {
-        var data = null;
-        if (raw) {
-          try { data = JSON.parse(raw); } catch (e) { data = null; }
-        }
-        if (!res.ok) {
-          var err = data && data.error ? data.error : {};
-          if (res.status === 401) {
-            location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search + location.hash);
-          }
-          throw new ApiError(err.code || 'http_' + res.status,
-            err.message || 'The server answered ' + res.status + ' ' + (res.statusText || '') + '.', res.status);
-        }
-        return data || {};
-      });
-    }, function () {
-      throw new ApiError('network', 'Could not reach the server. Check your connection and try again.', 0);
-    });
   }
 
   /* ── Ticket list ────────────────────────────────────────────────────── */
@@ -932,20 +874,12 @@
     els.live.textContent = text;
   }
 
-  function connect() {
-    clearTimeout(state.wsTimer);
-    var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/console';
-    var ws;
-    try {
-      ws = new WebSocket(url);
-    } catch (e) {
-      scheduleReconnect();
-      return;
-    }
-    state.ws = ws;
-    ws.addEventListener('open', function () {
-      if (state.ws !== ws) return;
-      state.wsAttempts = 0;
+  /* Live updates for the tickets this agent may see; after a drop the console reconnects and
+     catches up from the API. A closed session stays closed. */
+  var liveUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/console';
+  var live = window.helpline.reconnecting(liveUrl, {
+    open: function () {
+      live.reset();
       setLive('live', 'Live');
       if (state.wsEverOpen) {
         // Catch up on whatever happened while we were away.
@@ -953,32 +887,16 @@
         if (state.selectedId !== null) openTicket(state.selectedId, { keep: true });
       }
       state.wsEverOpen = true;
-    });
-    ws.addEventListener('message', function (ev) {
-      if (state.ws !== ws) return;
-      var data;
-      try { data = JSON.parse(ev.data); } catch (e) { return; }
-      handleEvent(data);
-    });
-    ws.addEventListener('close', function (ev) {
-      if (state.ws !== ws) return;
-      state.ws = null;
-      if (ev.code === 4401 || ev.code === 4403) {
-        setLive('offline', 'Signed out');
-        toast('Your session has ended. Please sign in again.');
-        return;
-      }
-      scheduleReconnect();
-    });
-  }
-
-  function scheduleReconnect() {
-    setLive('reconnecting', 'Reconnecting…');
-    var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, state.wsAttempts));
-    state.wsAttempts++;
-    clearTimeout(state.wsTimer);
-    state.wsTimer = setTimeout(connect, delay);
-  }
+    },
+    message: handleEvent,
+    close: function (ev) {
+      if (ev.code !== 4401 && ev.code !== 4403) return true;
+      setLive('offline', 'Signed out');
+      toast('Your session has ended. Please sign in again.');
+      return false;
+    },
+    retry: function () { setLive('reconnecting', 'Reconnecting…'); }
+  });
 
   function handleEvent(data) {
     if (!data || typeof data !== 'object') return;
@@ -1071,8 +989,7 @@
   }
 
   function announce(kind) {
-    if (!state.ws || state.ws.readyState !== 1 || state.selectedId === null) return;
-    try { state.ws.send(JSON.stringify({ type: kind, ticket_id: state.selectedId })); } catch (e) { /* reconnect will follow */ }
+    if (state.selectedId !== null) live.send({ type: kind, ticket_id: state.selectedId });
   }
 
   var lastTypingSent = 0;
@@ -1173,11 +1090,9 @@
     }
   });
 
-  window.addEventListener('online', function () {
-    if (!state.ws) connect();
-  });
+  window.addEventListener('online', live.connect);
   document.addEventListener('visibilitychange', function () {
-    if (document.visibilityState === 'visible' && !state.ws) connect();
+    if (document.visibilityState === 'visible') live.connect();
   });
 
   /* ── Start ──────────────────────────────────────────────────────────── */
@@ -1187,7 +1102,7 @@
   var initial = ticketIdFromHash();
   if (initial !== null) openTicket(initial);
   else showConversationPane(false);
-  connect();
+  live.connect();
   setInterval(updateAllClocks, 1000);
   state.refreshTimer = setInterval(function () { loadTickets(true); }, REFRESH_EVERY_MS);
 })();

@@ -4,7 +4,8 @@
  * Loads widget.css from the same place, talks to ws(s)://<host of the script>/ws/widget and sends
  * files (images, PDF) by POST to /api/widget/attachments on that host.
  * Everything a customer or agent wrote is put on the page with textContent / createElement only.
- * The only global is window.HelplineWidget = { open(), close() }. */
+ * Served with common.js in front of it (see bot/web/widget_script.py); its globals are
+ * window.HelplineWidget = { open(), close() } and the shared helpers, window.helpline. */
 (function () {
   'use strict';
 
@@ -12,8 +13,6 @@
 
   var TOKEN_KEY = 'helpline.token';
   var HANDOFF_PAYLOAD = '/human_handoff';
-  var BACKOFF_MIN_MS = 1000;
-  var BACKOFF_MAX_MS = 15000;
   var TYPING_TIMEOUT_MS = 10000;
   var TYPING_SEND_MS = 3000;
   var SENDERS = ['customer', 'bot', 'agent', 'system'];
@@ -92,23 +91,7 @@
     return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
   }
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    if (props) {
-      Object.keys(props).forEach(function (key) {
-        var value = props[key];
-        if (value === null || value === undefined || value === false) return;
-        if (key === 'className') node.className = value;
-        else if (key === 'text') node.textContent = String(value);
-        else node.setAttribute(key, value === true ? '' : String(value));
-      });
-    }
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined || child === false) return;
-      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
+  var el = window.helpline.el;
 
   function icon(paths, size) {
     var svg = document.createElementNS(SVG_NS, 'svg');
@@ -177,10 +160,7 @@
   /* ── State ──────────────────────────────────────────────────────────── */
 
   var state = {
-    ws: null,
     welcomed: false,
-    attempts: 0,
-    reconnectTimer: null,
     retryTimer: null,
     started: false,
     everConnected: false,
@@ -442,55 +422,28 @@
 
   /* ── Connection ─────────────────────────────────────────────────────── */
 
+  /* The connection: after a drop it comes back by itself, and the hello resumes the
+     conversation; the wait between tries starts again from the shortest once welcomed. */
+  var link = window.helpline.reconnecting(wsUrl, {
+    open: function () { link.send({ type: 'hello', token: state.token || null }); },
+    message: handle,
+    close: function () { state.welcomed = false; },
+    retry: function () {
+      setConnection('Reconnecting…');
+      hideTyping();
+    }
+  });
+
   function start() {
     if (state.started) return;
     state.started = true;
-    connect();
-  }
-
-  function connect() {
-    clearTimeout(state.reconnectTimer);
-    if (state.ws) return;
-    var ws;
-    try {
-      ws = new WebSocket(wsUrl);
-    } catch (e) {
-      scheduleReconnect();
-      return;
-    }
-    state.ws = ws;
-    state.welcomed = false;
-    ws.addEventListener('open', function () {
-      if (state.ws !== ws) return;
-      ws.send(JSON.stringify({ type: 'hello', token: state.token || null }));
-    });
-    ws.addEventListener('message', function (ev) {
-      if (state.ws !== ws) return;
-      var data;
-      try { data = JSON.parse(ev.data); } catch (e) { return; }
-      if (data && typeof data === 'object') handle(data);
-    });
-    ws.addEventListener('close', function () {
-      if (state.ws !== ws) return;
-      state.ws = null;
-      state.welcomed = false;
-      scheduleReconnect();
-    });
-  }
-
-  function scheduleReconnect() {
-    setConnection('Reconnecting…');
-    hideTyping();
-    var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, state.attempts));
-    state.attempts++;
-    clearTimeout(state.reconnectTimer);
-    state.reconnectTimer = setTimeout(connect, delay);
+    link.connect();
   }
 
   function reconnectNow() {
-    if (!state.started || state.ws) return;
-    state.attempts = 0;
-    connect();
+    if (!state.started || link.connected()) return;
+    link.reset();
+    link.connect();
   }
 
   function setConnection(text) {
@@ -499,13 +452,7 @@
   }
 
   function sendFrame(frame) {
-    if (!state.ws || !state.welcomed || state.ws.readyState !== 1) return false;
-    try {
-      state.ws.send(JSON.stringify(frame));
-      return true;
-    } catch (e) {
-      return false;
-    }
+    return state.welcomed && link.send(frame);
   }
 
   /* ── Server frames ──────────────────────────────────────────────────── */
@@ -537,7 +484,7 @@
     if (!sameConversation) state.greetingSticky = history.length === 0;
     state.everConnected = true;
     state.welcomed = true;
-    state.attempts = 0;
+    link.reset();
     setConnection('');
     if (data.status) state.status = String(data.status);
 
@@ -641,7 +588,7 @@
     clearTimeout(state.retryTimer);
     state.retryTimer = setTimeout(function () {
       if (!state.welcomed) {
-        if (state.ws) state.ws.close();
+        link.close();
         return;
       }
       setConnection('');

@@ -123,6 +123,7 @@ def create_app(components: Components) -> web.Application:
         kb_gaps,
         pages,
         reports,
+        widget_script,
     )
 
     middlewares = [request_ids, measured, errors]
@@ -149,6 +150,9 @@ def create_app(components: Components) -> web.Application:
     routed = (kb_admin, pages, console, console_edits, console_live, canned, reports, rest, widget)
     for module in (*routed, attachments):
         app.router.add_routes(module.routes)
+    # /static/widget.js is the bundle (shared helpers, then the widget), not the plain file:
+    # aiohttp tries the longer path first
+    app.router.add_routes([widget_script.widget_script_route()])
     app.router.add_static("/static/", PACKAGE / "static")
     if components.telegram is not None:
         telegram_settings = components.settings.channels.telegram

@@ -1,5 +1,6 @@
 """The server goes away mid-conversation: the widget reconnects, resends what was not
-acknowledged, and nothing is lost or stored twice."""
+acknowledged, and nothing is lost or stored twice; the agent console reconnects and shows what
+the customer wrote since."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import json
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.test_widget_and_console import customer_says
+from tests.browser.test_console_tools import customer_writes
+from tests.browser.test_widget_and_console import customer_says, log_in
 from tests.servers import HelplineServer
 
 pytestmark = pytest.mark.e2e
@@ -41,3 +43,27 @@ async def test_messages_survive_a_dropped_connection(
     await expect(page.locator('[data-testid="widget-message"]')).to_have_count(4)
     csv_rows = helpline_server.cli("report", "--since", "all", "--format", "json")
     assert json.loads(csv_rows)["summary"]["conversations"] == 1
+
+
+async def test_the_console_reconnects_and_catches_up(
+    helpline_server: HelplineServer, browser: Browser
+) -> None:
+    url = helpline_server.url
+    customer_writes(url, "I was charged twice, I want a refund")
+    agent = await log_in(browser, url, "ada")
+    errors: list[str] = []
+    agent.on("pageerror", lambda error: errors.append(str(error)))
+    await agent.reload()
+    live = agent.get_by_test_id("live-status")
+    await expect(live).to_have_attribute("data-state", "live")
+    await agent.get_by_test_id("ticket-item").first.click()
+    transcript = agent.get_by_test_id("transcript")
+    await expect(transcript).to_contain_text("I was charged twice")
+
+    helpline_server.stop()
+    await expect(live).to_have_attribute("data-state", "reconnecting")
+    await asyncio.to_thread(helpline_server.start)
+    customer_writes(url, "are you still there?")
+    await expect(live).to_have_attribute("data-state", "live", timeout=30_000)
+    await expect(transcript).to_contain_text("are you still there?")
+    assert errors == []
