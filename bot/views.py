@@ -99,7 +99,8 @@ def _marks(ticket: Ticket, kind: str) -> list[str]:
 
 
 def _mark_times(ticket: Ticket) -> list[dict[str, str]]:
-    """Each escalation and breach with when it happened, for the console's SLA alerts."""
+    """Each escalation and breach with when it happened: the console announces each mark once,
+    and a next-response clock is marked again after every answer the customer waits for."""
     found = []
     for key, at in sorted((ticket.sla_marks or {}).items()):
         kind, _, clock = key.partition(":")

@@ -361,7 +361,8 @@
 
   /* Escalations and breaches that happen while the console is open are announced to
      supervisors (every ticket) and to the assignee (their own). What was already marked when
-     the console loaded is only shown in the list. */
+     the console loaded is only shown in the list. A mark is told apart by when it happened:
+     the next-reply clock escalates again each time the customer waits for a new answer. */
   var slaSeen = new Set();
   var slaSeeded = false;
 
@@ -371,7 +372,7 @@
 
   function noticeSla(ticket, announce) {
     slaMarks(ticket).forEach(function (m) {
-      var key = ticket.id + ':' + m.kind + ':' + m.clock;
+      var key = ticket.id + ':' + m.kind + ':' + m.clock + ':' + m.at;
       if (slaSeen.has(key)) return;
       slaSeen.add(key);
       if (!announce || !(me.supervises || isMine(ticket))) return;

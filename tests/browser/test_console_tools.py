@@ -20,14 +20,16 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def server_config() -> Callable[[dict[str, Any]], None]:
-    """Billing answers within a minute and the server checks SLAs every second, always open."""
+    """Billing answers within a minute (first and next replies) and the server checks SLAs
+    every second, always open."""
 
     def change(config: dict[str, Any]) -> None:
         config["routing"]["check_every_seconds"] = 1
         config["routing"]["escalate_before_minutes"] = 1
         config["routing"].pop("business_hours", None)
         billing = next(q for q in config["queues"] if q["name"] == "billing")
-        billing["sla"] = {p: {"first_response": 1} for p in ("low", "normal", "high", "urgent")}
+        minute = {"first_response": 1, "next_response": 1}
+        billing["sla"] = {p: minute for p in ("low", "normal", "high", "urgent")}
 
     return change
 
@@ -88,3 +90,14 @@ async def test_sla_alert_and_canned_responses(
     transcript = agent.get_by_test_id("transcript")
     await expect(transcript).to_contain_text("Ada Lovelace here: your refund is on its way.")
     assert "/ref" not in (await transcript.inner_text())
+
+    # each time the customer waits for a new answer, the next-reply clock escalates again
+    waiting = supervisor.get_by_test_id("toast").filter(has_text="Next response SLA about to")
+    for turn, question in enumerate(["Is it done?", "And now?"]):
+        customer_writes(url, question)
+        await expect(transcript).to_contain_text(question)
+        await expect(waiting).to_have_count(1, timeout=15_000)
+        await expect(waiting).to_have_count(0, timeout=15_000)  # toasts go after 8 s
+        await reply.fill(f"Still on it ({turn + 1}).")
+        await reply.press("Enter")
+        await expect(transcript).to_contain_text(f"Still on it ({turn + 1}).")
