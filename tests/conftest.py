@@ -15,10 +15,10 @@ import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.components import Components, build_kb, nlu_config, wire
+from bot.components import Components, build_kb, nlu_config, settings_encoder, wire
 from bot.settings import Settings, load_settings
 from knowledge_base.index import KnowledgeBaseIndex
-from nlu.encoder import SentenceEncoder, load_encoder
+from nlu.encoder import Encoder
 from nlu.model import NLUModel
 from nlu.training_data import read_training_data
 from storage import migrate
@@ -33,13 +33,13 @@ def base_settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def encoder(base_settings: Settings) -> SentenceEncoder:
-    return load_encoder(base_settings.nlu.encoder)
+def encoder(base_settings: Settings) -> Encoder:
+    return settings_encoder(base_settings)
 
 
 @pytest.fixture(scope="session")
 def demo_model_dir(
-    base_settings: Settings, encoder: SentenceEncoder, tmp_path_factory: pytest.TempPathFactory
+    base_settings: Settings, encoder: Encoder, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """The demo bot's NLU model, trained once for the whole run into a temporary folder."""
     directory = tmp_path_factory.mktemp("nlu-model")
@@ -49,12 +49,12 @@ def demo_model_dir(
 
 
 @pytest.fixture(scope="session")
-def demo_nlu(base_settings: Settings, encoder: SentenceEncoder, demo_model_dir: Path) -> NLUModel:
+def demo_nlu(base_settings: Settings, encoder: Encoder, demo_model_dir: Path) -> NLUModel:
     return NLUModel.load(demo_model_dir, nlu_config(base_settings), encoder)
 
 
 @pytest.fixture(scope="session")
-def demo_kb(base_settings: Settings, encoder: SentenceEncoder) -> KnowledgeBaseIndex:
+def demo_kb(base_settings: Settings, encoder: Encoder) -> KnowledgeBaseIndex:
     index, errors = build_kb(base_settings, encoder, use_cache=False)
     assert errors == []
     return index

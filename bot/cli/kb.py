@@ -11,13 +11,12 @@ import typer
 
 from actions.articles import ImportSummary, import_files
 from bot.cli import common
-from bot.components import build_kb_from_database
+from bot.components import build_kb_from_database, settings_encoder
 from bot.settings import Settings
 from knowledge_base.documents import ArticleError
 from knowledge_base.evaluation import evaluate, read_queries
 from knowledge_base.faq import read_faq_json
 from knowledge_base.index import KnowledgeBaseIndex
-from nlu.encoder import Encoder
 from storage import migrate
 from storage.database import Database
 
@@ -38,7 +37,7 @@ def kb_index(
     embed the published articles (only what changed); report broken files."""
     settings = common.load(config)
     migrate.upgrade(settings.database_url)
-    index, imported = _index(settings, _encoder(settings), "Indexing articles", import_sources=True)
+    index, imported = _index(settings, "Indexing articles", import_sources=True)
     summary = _summary(index, imported.errors)
     index.close()
     if as_json:
@@ -65,7 +64,7 @@ def kb_import(
         raise common.fail(f"{path}: no such file or folder")
     migrate.upgrade(settings.database_url)
     imported = asyncio.run(_import_files(settings, path))
-    index, _ = _index(settings, _encoder(settings), "Indexing articles", import_sources=False)
+    index, _ = _index(settings, "Indexing articles", import_sources=False)
     summary = {**imported.as_json(), "index": _summary(index, [])}
     index.close()
     if as_json:
@@ -97,8 +96,7 @@ def kb_evaluate(
         articles, labelled = read_faq_json(kb), read_queries(queries)
     except ArticleError as exc:
         raise common.fail(str(exc)) from exc
-    _set_threads(threads)
-    encoder = _encoder(settings)
+    encoder = settings_encoder(settings, threads)
     with common.progress_bar("Indexing articles") as progress:
         index = KnowledgeBaseIndex(articles, encoder, settings.knowledge_base.chunk_words, progress)
     chosen = settings.knowledge_base.answer_threshold if threshold is None else threshold
@@ -106,22 +104,10 @@ def kb_evaluate(
     print(json.dumps(result, indent=None if as_json else 2))
 
 
-def _encoder(settings: Settings) -> Encoder:
-    from nlu.encoder import load_encoder  # noqa: PLC0415 (loads torch; only when needed)
-
-    return load_encoder(settings.nlu.encoder)
-
-
-def _set_threads(threads: int) -> None:
-    if threads > 0:
-        import torch  # noqa: PLC0415 (heavy import, only when asked)
-
-        torch.set_num_threads(threads)
-
-
 def _index(
-    settings: Settings, encoder: Encoder, label: str, *, import_sources: bool
+    settings: Settings, label: str, *, import_sources: bool
 ) -> tuple[KnowledgeBaseIndex, ImportSummary]:
+    encoder = settings_encoder(settings)
     with common.progress_bar(label) as progress:
         return build_kb_from_database(settings, encoder, progress, import_sources=import_sources)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bot.cli import common
-from bot.components import nlu_config
+from bot.components import nlu_config, settings_encoder
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ def train(
 def train_if_needed(settings: Settings, force: bool, oos_label: str | None = None) -> None:
     """Train unless the saved model was trained on the same data, configuration and
     out-of-scope label; `oos_label` defaults to config.yml's nlu.oos_label."""
-    from nlu.encoder import load_encoder  # noqa: PLC0415
     from nlu.model import NLUModel, data_fingerprint, read_metadata  # noqa: PLC0415
     from nlu.training_data import TrainingDataError, read_training_data  # noqa: PLC0415
 
@@ -59,7 +58,7 @@ def train_if_needed(settings: Settings, force: bool, oos_label: str | None = Non
     if not force and _up_to_date(model_dir, fingerprints, read_metadata):
         common.console.print(f"NLU model in {model_dir} is up to date")
         return
-    encoder = load_encoder(settings.nlu.encoder)
+    encoder = settings_encoder(settings)
     with common.progress_bar("Training NLU") as progress:
         model = NLUModel.train(data, config, encoder, progress, oos_label)
     model.save(model_dir, data)
@@ -81,7 +80,6 @@ def _up_to_date(model_dir: Path, fingerprints: tuple[str, str, str | None], read
 @app.command("parse")
 def nlu_parse(text: str, config: common.ConfigOption = common.DEFAULT_CONFIG) -> None:
     """Parse one message; prints Rasa's /model/parse JSON plus sentiment and language."""
-    from nlu.encoder import load_encoder  # noqa: PLC0415
     from nlu.model import ModelMismatchError, NLUModel  # noqa: PLC0415
 
     settings = common.load(config)
@@ -89,7 +87,7 @@ def nlu_parse(text: str, config: common.ConfigOption = common.DEFAULT_CONFIG) ->
         model = NLUModel.load(
             settings.resolve(settings.nlu.model_dir),
             nlu_config(settings),
-            load_encoder(settings.nlu.encoder),
+            settings_encoder(settings),
         )
     except (FileNotFoundError, ModelMismatchError) as exc:
         raise common.fail(str(exc)) from exc
@@ -118,7 +116,6 @@ def nlu_evaluate(
     """Train on one file and evaluate on another (or on a held-out part of the first)."""
     from dataclasses import replace  # noqa: PLC0415
 
-    from nlu.encoder import load_encoder  # noqa: PLC0415
     from nlu.evaluate import evaluate, split_holdout  # noqa: PLC0415
     from nlu.training_data import TrainingDataError, read_training_data  # noqa: PLC0415
 
@@ -139,7 +136,7 @@ def nlu_evaluate(
             train_data,
             test_data,
             nlu_settings,
-            load_encoder(settings.nlu.encoder),
+            settings_encoder(settings),
             oos_label or settings.nlu.oos_label,
             progress,
         )

@@ -23,7 +23,7 @@ from bot.components import Components, import_kb_sources, published_articles_in,
 from bot.settings import Settings
 from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.index import KnowledgeBaseIndex
-from nlu.encoder import SentenceEncoder
+from nlu.encoder import Encoder
 from nlu.model import NLUModel
 from storage.models import AuditLog
 from tests.bot.conftest import PASSWORD, Client, login
@@ -50,7 +50,7 @@ async def live(
     sqlite_url: str,
     demo_model_dir: Path,
     demo_nlu: NLUModel,
-    encoder: SentenceEncoder,
+    encoder: Encoder,
     vectors: EmbeddingCache,
 ) -> AsyncIterator[Components]:
     """The app's components on a database holding the demo articles, with an index of its own

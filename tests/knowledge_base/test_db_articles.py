@@ -25,7 +25,7 @@ from actions.errors import Conflict, Forbidden, InvalidInput
 from actions.users import create_user
 from knowledge_base.documents import Article
 from knowledge_base.index import KnowledgeBaseIndex
-from nlu.encoder import SentenceEncoder
+from nlu.encoder import Encoder
 from storage.database import Database
 from storage.models import AuditLog, Event, User
 from tests.knowledge_base.test_incremental import CountingEncoder
@@ -150,7 +150,7 @@ async def test_import_keeps_articles_edited_in_the_console(db: Database, tmp_pat
         assert (await get_article(session, "hours")).body == "We open at 7."
 
 
-def test_upsert_and_remove_change_one_article_while_serving(encoder: SentenceEncoder) -> None:
+def test_upsert_and_remove_change_one_article_while_serving(encoder: Encoder) -> None:
     counting = CountingEncoder(encoder)
     articles = [
         Article("hours", "Opening hours", "We open at 9 on weekdays.", "/kb/hours"),

@@ -14,7 +14,7 @@ from bot.cli import kb as kb_cli
 from knowledge_base.articles import Article
 from knowledge_base.evaluation import LabelledQuery, evaluate
 from knowledge_base.index import KnowledgeBaseIndex
-from nlu.encoder import SentenceEncoder
+from nlu.encoder import Encoder
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = {
@@ -41,7 +41,7 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def small_kb(encoder: SentenceEncoder) -> KnowledgeBaseIndex:
+def small_kb(encoder: Encoder) -> KnowledgeBaseIndex:
     articles = [Article(a["id"], a["title"], a["body"], f"/kb/{a['id']}") for a in ARTICLES]
     return KnowledgeBaseIndex(articles, encoder)
 
@@ -75,7 +75,7 @@ def test_answering_everything_counts_the_wrong_answers(small_kb: KnowledgeBaseIn
 
 
 @pytest.fixture
-def config(tmp_path: Path, encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(tmp_path: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = yaml.safe_load((ROOT / "config.yml").read_text())
     articles = tmp_path / "articles"
     articles.mkdir()
@@ -83,7 +83,7 @@ def config(tmp_path: Path, encoder: SentenceEncoder, monkeypatch: pytest.MonkeyP
     data["knowledge_base"]["sources"] = [str(articles)]
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(data))
-    monkeypatch.setattr(kb_cli, "_encoder", lambda settings: encoder)  # loaded once per session
+    monkeypatch.setattr(kb_cli, "settings_encoder", lambda settings, threads=0: encoder)  # once
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'kb.db'}")
     return path
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from knowledge_base.gaps import Question, group_questions
-from nlu.encoder import SentenceEncoder
+from nlu.encoder import Encoder
 
 START = datetime(2026, 11, 1, 9, tzinfo=UTC)
 
@@ -16,7 +16,7 @@ def _questions(texts: list[str]) -> list[Question]:
     ]
 
 
-def test_paraphrases_share_a_group_and_the_biggest_comes_first(encoder: SentenceEncoder) -> None:
+def test_paraphrases_share_a_group_and_the_biggest_comes_first(encoder: Encoder) -> None:
     questions = _questions(
         [
             "do you sell gift wrapping?",
@@ -39,5 +39,5 @@ def test_paraphrases_share_a_group_and_the_biggest_comes_first(encoder: Sentence
     assert gaps[0].kinds == {"abstained": 3}
 
 
-def test_no_questions_no_gaps(encoder: SentenceEncoder) -> None:
+def test_no_questions_no_gaps(encoder: Encoder) -> None:
     assert group_questions([], encoder.encode) == []

@@ -9,13 +9,13 @@ import pytest
 
 from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.indexing import index_sources
-from nlu.encoder import SentenceEncoder, Vectors
+from nlu.encoder import Encoder, Vectors
 
 
 class CountingEncoder:
     """The real encoder, counting the texts it is asked to encode."""
 
-    def __init__(self, encoder: SentenceEncoder) -> None:
+    def __init__(self, encoder: Encoder) -> None:
         self.name = encoder.name
         self._encoder = encoder
         self.texts: list[str] = []
@@ -26,7 +26,7 @@ class CountingEncoder:
 
 
 @pytest.fixture
-def counting(encoder: SentenceEncoder) -> CountingEncoder:
+def counting(encoder: Encoder) -> CountingEncoder:
     return CountingEncoder(encoder)
 
 
@@ -56,7 +56,7 @@ def test_unchanged_chunks_are_not_encoded_again(tmp_path: Path, counting: Counti
     assert counting.texts == ["Returns. Returns are free within 60 days."]
 
 
-def test_cached_vectors_equal_fresh_ones(tmp_path: Path, encoder: SentenceEncoder) -> None:
+def test_cached_vectors_equal_fresh_ones(tmp_path: Path, encoder: Encoder) -> None:
     texts = ["Returns are free.", "We open at 9."]
     path = tmp_path / "kb.npz"
     cache = EmbeddingCache(path)
@@ -68,7 +68,7 @@ def test_cached_vectors_equal_fresh_ones(tmp_path: Path, encoder: SentenceEncode
     np.testing.assert_allclose(reloaded, fresh, atol=1e-6)
 
 
-def test_saving_drops_vectors_no_longer_used(tmp_path: Path, encoder: SentenceEncoder) -> None:
+def test_saving_drops_vectors_no_longer_used(tmp_path: Path, encoder: Encoder) -> None:
     path = tmp_path / "kb.npz"
     first = EmbeddingCache(path)
     first.encode(encoder, ["old text", "kept text"])
@@ -88,7 +88,7 @@ def test_an_unreadable_cache_is_rebuilt(tmp_path: Path, counting: CountingEncode
     assert len(EmbeddingCache(cache)) == 4
 
 
-def test_progress_counts_cached_texts_as_done(tmp_path: Path, encoder: SentenceEncoder) -> None:
+def test_progress_counts_cached_texts_as_done(tmp_path: Path, encoder: Encoder) -> None:
     cache = EmbeddingCache(tmp_path / "kb.npz")
     cache.encode(encoder, ["one", "two"])
     reports: list[tuple[int, int]] = []

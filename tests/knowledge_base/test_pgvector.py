@@ -23,7 +23,7 @@ from knowledge_base.documents import Article
 from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.index import KnowledgeBaseIndex
 from knowledge_base.pgvector_store import PgVectorStore
-from nlu.encoder import SentenceEncoder
+from nlu.encoder import Encoder
 from storage import migrate
 from tests.knowledge_base.test_incremental import CountingEncoder
 from tests.servers import PostgresServer
@@ -80,7 +80,7 @@ def dsn(pgvector_server: str) -> str:
     return _database(pgvector_server)
 
 
-def test_sql_ranking_equals_the_in_memory_ranking(dsn: str, encoder: SentenceEncoder) -> None:
+def test_sql_ranking_equals_the_in_memory_ranking(dsn: str, encoder: Encoder) -> None:
     cache = EmbeddingCache()
     memory = KnowledgeBaseIndex(ARTICLES, encoder, cache=cache)
     store = PgVectorStore(dsn, dimensions=384)
@@ -101,7 +101,7 @@ def test_sql_ranking_equals_the_in_memory_ranking(dsn: str, encoder: SentenceEnc
         store.close()
 
 
-def test_an_edit_rewrites_only_its_rows(dsn: str, encoder: SentenceEncoder) -> None:
+def test_an_edit_rewrites_only_its_rows(dsn: str, encoder: Encoder) -> None:
     counting = CountingEncoder(encoder)
     store = PgVectorStore(dsn, dimensions=384)
     try:
@@ -122,7 +122,7 @@ def test_an_edit_rewrites_only_its_rows(dsn: str, encoder: SentenceEncoder) -> N
 
 
 def test_the_served_index_uses_pgvector_when_the_database_has_it(
-    pgvector_server: str, base_settings: Settings, encoder: SentenceEncoder, tmp_path: Path
+    pgvector_server: str, base_settings: Settings, encoder: Encoder, tmp_path: Path
 ) -> None:
     dsn = make_url(_database(pgvector_server))
     url = dsn.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
@@ -142,15 +142,13 @@ def test_the_served_index_uses_pgvector_when_the_database_has_it(
 
 
 def test_postgres_without_the_extension_keeps_vectors_in_memory(
-    postgres: PostgresServer, encoder: SentenceEncoder
+    postgres: PostgresServer, encoder: Encoder
 ) -> None:
     assert dense_store_for(postgres.url(), encoder) is None
     assert dense_store_for("sqlite+aiosqlite:///x.db", encoder) is None
 
 
-def test_a_stale_worker_never_drops_another_workers_newer_rows(
-    dsn: str, encoder: SentenceEncoder
-) -> None:
+def test_a_stale_worker_never_drops_another_workers_newer_rows(dsn: str, encoder: Encoder) -> None:
     cache = EmbeddingCache()
     first, second = PgVectorStore(dsn, dimensions=384), PgVectorStore(dsn, dimensions=384)
     try:

@@ -9,7 +9,7 @@ from knowledge_base.answer import MAX_SENTENCES, best_sentences, draft_answer
 from knowledge_base.articles import Article
 from knowledge_base.confidence import DEFAULT_MODEL
 from knowledge_base.index import KnowledgeBaseIndex
-from nlu.encoder import SentenceEncoder
+from nlu.encoder import Encoder
 
 SHIPPING_QUESTION = "how long does shipping to Germany take?"
 
@@ -125,14 +125,14 @@ def test_a_query_of_stopwords_only_still_ranks_by_meaning(demo_kb: KnowledgeBase
     assert len(passages) == 3
 
 
-def test_an_index_over_no_articles_returns_nothing(encoder: SentenceEncoder) -> None:
+def test_an_index_over_no_articles_returns_nothing(encoder: Encoder) -> None:
     empty = KnowledgeBaseIndex([], encoder)
     assert empty.chunks == []
     assert empty.search("how long does shipping take?") == []
     assert draft_answer("how long does shipping take?", empty, 0.0) is None
 
 
-def test_a_small_index_cites_the_matching_article(encoder: SentenceEncoder) -> None:
+def test_a_small_index_cites_the_matching_article(encoder: Encoder) -> None:
     articles = [
         Article("umbrellas", "Umbrella repairs", "We repair broken umbrella ribs for free.", "/u"),
         Article("socks", "Wool socks", "Our merino socks are knitted in Portugal.", "/s"),

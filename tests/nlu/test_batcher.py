@@ -12,7 +12,7 @@ import pytest
 from knowledge_base.answer import draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.batcher import EncoderBatcher, parse_batched
-from nlu.encoder import Encoder, SentenceEncoder, Vectors, set_threads
+from nlu.encoder import Encoder, Vectors, set_threads
 from nlu.model import NLUModel
 
 MESSAGES = [
@@ -47,7 +47,7 @@ class RecordingEncoder:
 
 
 async def test_concurrent_callers_share_one_call_with_the_vectors_of_single_calls(
-    encoder: SentenceEncoder,
+    encoder: Encoder,
 ) -> None:
     recording = RecordingEncoder(encoder)
     batcher = EncoderBatcher(recording)
@@ -59,7 +59,7 @@ async def test_concurrent_callers_share_one_call_with_the_vectors_of_single_call
 
 
 async def test_a_caller_with_several_texts_gets_its_rows_in_order(
-    encoder: SentenceEncoder,
+    encoder: Encoder,
 ) -> None:
     batcher = EncoderBatcher(encoder)
     first, second = await asyncio.gather(batcher.encode(MESSAGES[:3]), batcher.encode(MESSAGES[3:]))
@@ -68,7 +68,7 @@ async def test_a_caller_with_several_texts_gets_its_rows_in_order(
 
 
 async def test_texts_arriving_while_a_batch_runs_form_the_next_batch(
-    encoder: SentenceEncoder,
+    encoder: Encoder,
 ) -> None:
     gate = threading.Event()
     recording = RecordingEncoder(encoder, gate)
@@ -83,7 +83,7 @@ async def test_texts_arriving_while_a_batch_runs_form_the_next_batch(
     assert recording.sizes == [1, 5]
 
 
-async def test_batches_hold_at_most_max_batch_texts(encoder: SentenceEncoder) -> None:
+async def test_batches_hold_at_most_max_batch_texts(encoder: Encoder) -> None:
     recording = RecordingEncoder(encoder)
     batcher = EncoderBatcher(recording, max_batch=3)
     results = await asyncio.gather(*(batcher.encode([m]) for m in MESSAGES))
@@ -91,7 +91,7 @@ async def test_batches_hold_at_most_max_batch_texts(encoder: SentenceEncoder) ->
     assert [len(r) for r in results] == [1] * len(MESSAGES)
 
 
-async def test_a_request_larger_than_max_batch_is_encoded_alone(encoder: SentenceEncoder) -> None:
+async def test_a_request_larger_than_max_batch_is_encoded_alone(encoder: Encoder) -> None:
     recording = RecordingEncoder(encoder)
     batcher = EncoderBatcher(recording, max_batch=2)
     big, small = await asyncio.gather(batcher.encode(MESSAGES[:5]), batcher.encode(["hi"]))
@@ -116,7 +116,7 @@ class FailingOnce:
 
 
 async def test_an_encoder_error_reaches_every_caller_of_the_batch_and_the_next_batch_works(
-    encoder: SentenceEncoder,
+    encoder: Encoder,
 ) -> None:
     batcher = EncoderBatcher(FailingOnce(encoder))
     results = await asyncio.gather(
@@ -126,7 +126,7 @@ async def test_an_encoder_error_reaches_every_caller_of_the_batch_and_the_next_b
     assert (await batcher.encode(["three"])).shape == (1, 384)
 
 
-async def test_a_cancelled_caller_does_not_disturb_the_others(encoder: SentenceEncoder) -> None:
+async def test_a_cancelled_caller_does_not_disturb_the_others(encoder: Encoder) -> None:
     batcher = EncoderBatcher(encoder)
     gone = asyncio.create_task(batcher.encode(["never mind"]))
     kept = asyncio.create_task(batcher.encode(["where is my order"]))
@@ -136,7 +136,7 @@ async def test_a_cancelled_caller_does_not_disturb_the_others(encoder: SentenceE
     assert gone.cancelled()
 
 
-async def test_bad_arguments_are_refused(encoder: SentenceEncoder) -> None:
+async def test_bad_arguments_are_refused(encoder: Encoder) -> None:
     with pytest.raises(ValueError, match="at least one text"):
         await EncoderBatcher(encoder).encode([])
     with pytest.raises(ValueError, match="max_batch"):
@@ -146,7 +146,7 @@ async def test_bad_arguments_are_refused(encoder: SentenceEncoder) -> None:
 
 
 async def test_parse_batched_equals_parse_and_gives_the_vector(
-    demo_nlu: NLUModel, encoder: SentenceEncoder
+    demo_nlu: NLUModel, encoder: Encoder
 ) -> None:
     recording = RecordingEncoder(encoder)
     batcher = EncoderBatcher(recording)
@@ -168,15 +168,13 @@ async def test_parse_batched_equals_parse_and_gives_the_vector(
             np.testing.assert_allclose(vector, encoder.encode([text])[0], atol=1e-5)
 
 
-def test_parse_encoded_refuses_a_wrong_number_of_rows(
-    demo_nlu: NLUModel, encoder: SentenceEncoder
-) -> None:
+def test_parse_encoded_refuses_a_wrong_number_of_rows(demo_nlu: NLUModel, encoder: Encoder) -> None:
     with pytest.raises(ValueError, match="2 texts need vectors, but 1 rows"):
         demo_nlu.parse_encoded(["hello", "bye"], encoder.encode(["hello"]))
 
 
 def test_the_knowledge_base_answers_the_same_from_a_given_query_vector(
-    demo_kb: KnowledgeBaseIndex, encoder: SentenceEncoder
+    demo_kb: KnowledgeBaseIndex, encoder: Encoder
 ) -> None:
     for query in ["how do I return an item", "do gift cards expire", "my parcel is late"]:
         vector = encoder.encode([query])[0]

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from nlu.encoder import SentenceEncoder
+from nlu.encoder import Encoder
 from nlu.evaluate import evaluate, split_holdout
 from nlu.model import NLUConfig, NLUModel
 from nlu.training_data import Example, TrainingData
@@ -119,7 +119,7 @@ def oos_test() -> TrainingData:
     )
 
 
-def test_evaluate_returns_the_documented_keys(encoder: SentenceEncoder) -> None:
+def test_evaluate_returns_the_documented_keys(encoder: Encoder) -> None:
     config = NLUConfig(encoder=encoder.name, confidence_threshold=0.0)
     train = TrainingData(
         examples=[Example(t, intent) for intent, texts in IN_SCOPE.items() for t in texts]
@@ -137,7 +137,7 @@ def test_evaluate_returns_the_documented_keys(encoder: SentenceEncoder) -> None:
     assert result["parse_ms_p50"] <= result["parse_ms_p95"]  # type: ignore[operator]
 
 
-def test_oos_recall_counts_out_of_scope_examples_rejected(encoder: SentenceEncoder) -> None:
+def test_oos_recall_counts_out_of_scope_examples_rejected(encoder: Encoder) -> None:
     config = NLUConfig(encoder=encoder.name, confidence_threshold=0.4)
     result = evaluate(oos_train(), oos_test(), config, encoder, oos_label="oos")
 
@@ -156,7 +156,7 @@ def test_oos_recall_counts_out_of_scope_examples_rejected(encoder: SentenceEncod
     )
 
 
-def test_a_threshold_above_every_confidence_rejects_everything(encoder: SentenceEncoder) -> None:
+def test_a_threshold_above_every_confidence_rejects_everything(encoder: Encoder) -> None:
     config = NLUConfig(encoder=encoder.name, confidence_threshold=1.0)
     result = evaluate(oos_train(), oos_test(), config, encoder, oos_label="oos")
     assert result["oos_recall"] == 1.0
@@ -164,13 +164,13 @@ def test_a_threshold_above_every_confidence_rejects_everything(encoder: Sentence
     assert result["accuracy"] == round(len(TEST_OOS) / len(oos_test().examples), 4)
 
 
-def test_a_zero_threshold_rejects_nothing(encoder: SentenceEncoder) -> None:
+def test_a_zero_threshold_rejects_nothing(encoder: Encoder) -> None:
     config = NLUConfig(encoder=encoder.name, confidence_threshold=0.0)
     result = evaluate(oos_train(), oos_test(), config, encoder, oos_label="oos")
     assert result["oos_recall"] == 0.0
 
 
-def test_a_sweep_reports_other_thresholds_of_the_same_model(encoder: SentenceEncoder) -> None:
+def test_a_sweep_reports_other_thresholds_of_the_same_model(encoder: Encoder) -> None:
     config = NLUConfig(encoder=encoder.name, confidence_threshold=0.4)
     result = evaluate(oos_train(), oos_test(), config, encoder, "oos", sweep=(0.4, 0.0, 1.0))
     curve = result["by_threshold"]

