@@ -14,6 +14,7 @@ from knowledge_base.index import KnowledgeBaseIndex
 from nlu.batcher import EncoderBatcher, parse_batched
 from nlu.encoder import Encoder, Vectors, set_threads
 from nlu.model import NLUModel
+from nlu.parse import Parse
 
 MESSAGES = [
     "where is my order",
@@ -146,13 +147,23 @@ async def test_bad_arguments_are_refused(encoder: Encoder) -> None:
 
 
 async def test_parse_batched_equals_parse_and_gives_the_vector(
-    demo_nlu: NLUModel, encoder: Encoder
+    demo_nlu: NLUModel, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recording = RecordingEncoder(encoder)
     batcher = EncoderBatcher(recording)
     texts = [*MESSAGES, '/order_status{"order_id": "AF-1234"}']
+    parsed_together: list[int] = []
+    parse_encoded = demo_nlu.parse_encoded
+
+    def recorded(texts: list[str], vectors: Vectors | None) -> list[Parse]:
+        parsed_together.append(len(texts))
+        return parse_encoded(texts, vectors)
+
+    monkeypatch.setattr(demo_nlu, "parse_encoded", recorded)
     results = await asyncio.gather(*(parse_batched(demo_nlu, t, batcher) for t in texts))
+    monkeypatch.undo()
     assert recording.sizes == [len(MESSAGES)]  # the direct trigger is not encoded
+    assert sorted(parsed_together) == [1, len(MESSAGES)]  # the trigger alone, the rest together
     for text, (parse, vector) in zip(texts, results, strict=True):
         alone = demo_nlu.parse(text)
         assert parse.intent.name == alone.intent.name
