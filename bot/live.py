@@ -145,12 +145,17 @@ async def publish_changes(
                 CONSOLE,
                 {"kind": "ticket", "scope": ticket_scope(ticket), "data": ticket_json(ticket)},
             )
+        latest: dict[int, Ticket | None] = {}  # a turn's messages share their conversation's
         for message in messages:
-            await _publish_message(session, hub, message, csat_question)
+            await _publish_message(session, hub, message, csat_question, latest)
 
 
 async def _publish_message(
-    session: AsyncSession, hub: Hub, message: Message, csat_question: str
+    session: AsyncSession,
+    hub: Hub,
+    message: Message,
+    csat_question: str,
+    latest: dict[int, Ticket | None],
 ) -> None:
     topic = conversation_topic(message.conversation_id)
     data = message_json(message, with_nlu=True)
@@ -163,12 +168,14 @@ async def _publish_message(
     if conversation is not None:
         outbound = {"kind": "message", "message": data, "csat_request": survey}
         hub.publish(channel_topic(conversation.channel), outbound)
-    ticket = await session.scalar(
-        select(Ticket)
-        .where(Ticket.conversation_id == message.conversation_id)
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
+    if message.conversation_id not in latest:
+        latest[message.conversation_id] = await session.scalar(
+            select(Ticket)
+            .where(Ticket.conversation_id == message.conversation_id)
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
+    ticket = latest[message.conversation_id]
     if ticket is not None:
         hub.publish(CONSOLE, {"kind": "message", "scope": ticket_scope(ticket), "data": data})
 
