@@ -123,21 +123,31 @@ class EntityExtractor:
     def extract(self, text: str, language: str | None = None) -> list[Entity]:
         """The entities in `text`; the statistical ones only when `language` (the message's,
         if known) is the statistical pipeline's."""
+        return self.extract_many([text], [language])[0]
+
+    def extract_many(self, texts: list[str], languages: list[str | None]) -> list[list[Entity]]:
+        """`extract` for each text with its language; the statistical pipeline runs once for
+        all the texts it reads."""
+        kept = [_without_overlaps(self._by_rules(text)) for text in texts]
+        statistical = self._statistical
+        if statistical is not None:
+            read = [i for i, language in enumerate(languages) if statistical.reads(language)]
+            found = statistical.extract_many([texts[i] for i in read]) if read else []
+            for i, entities in zip(read, found, strict=True):
+                kept[i] = _with_unclaimed(kept[i], entities)
+        return [[self._canonical(e) for e in entities] for entities in kept]
+
+    def _by_rules(self, text: str) -> list[Entity]:
         found = [
             Entity(regex.entity, m.group(0), m.start(), m.end(), "RegexEntityExtractor")
             for regex in self._regexes
             for m in regex.pattern.finditer(text)
             if regex.accept(m.group(0))
         ]
-        found += [
+        return found + [
             Entity(ent.label_, ent.text, ent.start_char, ent.end_char, "SpacyEntityRuler")
             for ent in self._nlp(text).ents
         ]
-        kept = _without_overlaps(found)
-        statistical = self._statistical
-        if statistical is not None and statistical.reads(language):
-            kept = _with_unclaimed(kept, statistical.extract(text))
-        return [self._canonical(e) for e in kept]
 
     def _canonical(self, entity: Entity) -> Entity:
         value = self._synonyms.get(entity.value.lower())

@@ -185,6 +185,8 @@ class NLUModel:
             rows = 0 if vectors is None else len(vectors)
             raise ValueError(f"{len(free)} texts need vectors, but {rows} rows were given")
         scores = self._scorer.score(vectors, free) if free and vectors is not None else None
+        languages = [detect_language(text, self.config.language) for text in free]
+        entities = self._entities.extract_many(free, list(languages))
         results, row = [], 0
         for text in texts:
             trigger = _TRIGGER.match(text)
@@ -192,22 +194,22 @@ class NLUModel:
                 results.append(self._triggered(text, trigger))
                 continue
             assert scores is not None  # every free text has its row (checked above)
-            results.append(self._classified(text, scores[0][row], float(scores[1][row])))
+            ranking, confident = self._ranked(scores[0][row], float(scores[1][row]))
+            results.append(self._annotated(text, confident, ranking, entities[row], languages[row]))
             row += 1
         return results
 
-    def _classified(
-        self, text: str, probabilities: np.ndarray[Any, Any], confidence: float
-    ) -> Parse:
+    def _ranked(
+        self, probabilities: np.ndarray[Any, Any], confidence: float
+    ) -> tuple[list[IntentScore], IntentScore]:
+        """The intent ranking, and its top, or the fallback when the confidence is too low."""
         labels = self._scorer.classifier.labels
         order = np.argsort(-probabilities)[:RANKING_SIZE]
         ranking = [IntentScore(labels[i], float(probabilities[i])) for i in order]
         top = ranking[0]
         if confidence < self.config.confidence_threshold:
             top = IntentScore(FALLBACK_INTENT, self.config.confidence_threshold)
-        language = detect_language(text, self.config.language)
-        entities = self._entities.extract(text, language)
-        return self._annotated(text, top, ranking, entities, language)
+        return ranking, top
 
     def _triggered(self, text: str, trigger: re.Match[str]) -> Parse:
         intent = IntentScore(trigger.group("intent"), 1.0)

@@ -90,6 +90,17 @@ def test_only_messages_in_the_pipelines_language_get_statistical_entities(
     assert len(extractor.extract(SENTENCE, "en")) == 3
 
 
+def test_a_batch_gives_each_text_its_own_entities(statistical: StatisticalEntities) -> None:
+    extractor = EntityExtractor(TrainingData(), statistical=statistical)
+    german = "Ich habe am 3. März bezahlt, Anna Schmidt aus Berlin"
+    texts = [SENTENCE, german, "Amazon charged me twenty dollars", "", "Ben from Paris called"]
+    languages: list[str | None] = ["en", "de", "en", "en", None]
+    batch = extractor.extract_many(texts, languages)
+    assert batch == [extractor.extract(t, lang) for t, lang in zip(texts, languages, strict=True)]
+    assert EXTRACTOR not in {e.extractor for e in batch[1]}  # German: rules only
+    assert {e.value for e in batch[4]} >= {"Ben", "Paris"}  # unknown language: read
+
+
 def test_without_a_statistical_extractor_there_are_none() -> None:
     extractor = EntityExtractor(TrainingData())
     assert found(extractor, SENTENCE) == [("date", "3 March", "RegexEntityExtractor")]
