@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     ValidationError,
     field_validator,
     model_validator,
@@ -255,6 +256,9 @@ class ChannelsSettings(_Frozen):
     widget: WidgetSettings = WidgetSettings()
     telegram: TelegramSettings = TelegramSettings()
     message_rate: MessageRateSettings = MessageRateSettings()
+    # Load balancers or reverse proxies (addresses or networks) whose X-Forwarded-For names the
+    # client for the per-address limits; from anyone else the header is ignored.
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
 
 
 ActionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

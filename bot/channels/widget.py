@@ -21,6 +21,7 @@ from bot.engine import InboundMessage
 from bot.live import CONSOLE, Payload, conversation_topic, ticket_scope
 from bot.views import message_json
 from bot.web import keys
+from bot.web.client_address import client_address
 from bot.web.origin import check_origin
 from bot.web.ratelimit import RateLimiter
 from bot.web.sockets import relay
@@ -94,7 +95,7 @@ class WidgetSession:
     ) -> None:
         self.components = components
         self.limiter = limiter
-        self.address = address  # the peer address, never X-Forwarded-For: a client chooses that
+        self.address = address  # the client's (bot/web/client_address.py)
         self.socket = socket
         self.visitor = ""
         self.conversation_id: int | None = None
@@ -291,5 +292,5 @@ async def widget_socket(request: web.Request) -> web.WebSocketResponse:
     await socket.prepare(request)
     request.app[keys.SOCKETS].add(socket)
     limiter = request.app[keys.MESSAGE_LIMIT]
-    await WidgetSession(components, socket, limiter, request.remote or "unknown").run()
+    await WidgetSession(components, socket, limiter, client_address(request)).run()
     return socket

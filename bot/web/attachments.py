@@ -26,6 +26,7 @@ from bot.engine import InboundMessage
 from bot.views import message_json
 from bot.web import keys
 from bot.web.auth import Unauthenticated, can_see_ticket
+from bot.web.client_address import client_address
 from bot.web.inputs import path_id
 from bot.web.origin import check_origin
 from bot.web.staff import staff
@@ -57,7 +58,7 @@ async def upload(request: web.Request) -> web.Response:
     if visitor is None:
         raise Unauthenticated("a valid widget token is needed to send files")
     limiter = request.app[keys.MESSAGE_LIMIT]
-    await admit_message(components, limiter, visitor, request.remote or "unknown")
+    await admit_message(components, limiter, visitor, client_address(request))
     if "conversation_id" in fields:
         await _check_owner(request, visitor, fields["conversation_id"])
     received = await receive_file(

@@ -20,6 +20,7 @@ from bot.web.auth import (
     set_session_cookie,
     start_session,
 )
+from bot.web.client_address import client_address
 from bot.web.render import render
 from bot.web.staff import staff
 from storage.database import RETRY_AFTER_S, unavailable
@@ -87,8 +88,7 @@ async def login(request: web.Request) -> web.Response:
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), _field(form, "csrf_token"))
     components = request.app[keys.COMPONENTS]
     throttle = request.app[keys.LOGIN_THROTTLE]
-    # the peer address, never X-Forwarded-For: a client could choose that one
-    attempt = (f"user:{_field(form, 'username').lower()}", f"ip:{request.remote}")
+    attempt = (f"user:{_field(form, 'username').lower()}", f"ip:{client_address(request)}")
     wait = await throttle.retry_after(*attempt)
     if wait is not None:
         response = _login_page(request, error=_locked(wait), status=429)
