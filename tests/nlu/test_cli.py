@@ -56,11 +56,7 @@ def test_evaluate_prints_the_documented_json(files: tuple[Path, Path]) -> None:
 
 IN_SCOPE = {
     "greet": [
-        "hi",
-        "hello",
-        "good morning",
-        "hey there",
-        "hiya",
+        *TRAIN["greet"],
         "good evening",
         "hello, anyone there?",
         "hi team",
@@ -68,11 +64,7 @@ IN_SCOPE = {
         "good afternoon",
     ],
     "refund_request": [
-        "I want my money back",
-        "please refund my order",
-        "how do I get a refund",
-        "refund the jacket",
-        "when will I receive my refund",
+        *TRAIN["refund_request"],
         "I was charged twice, refund me",
         "can I have a refund for the shoes",
         "the refund has not arrived",
