@@ -1,5 +1,5 @@
 /* Helpers shared by the chat widget, the agent console and its canned responses; the only
- * global is window.helpline = { el(), api(), reconnecting() }.
+ * global is window.helpline = { el(), api(), reconnecting(), safeUrl(), appendLinkified() }.
  * The console's page loads this file before its own scripts; /static/widget.js is served with
  * this file in front of it, so a customer's page still embeds the widget with one tag.
  * Plain JavaScript, no build step. */
@@ -30,6 +30,38 @@
       node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
     });
     return node;
+  }
+
+  /* An http(s) URL resolved against `base` (default: this page), or null for any other
+     scheme (javascript:, data:, ...) or what is not a URL. */
+  function safeUrl(raw, base) {
+    try {
+      var url = new URL(String(raw), base || location.href);
+      return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  var URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+
+  /* Appends text to parent, turning http(s) URLs into links, without parsing any HTML. */
+  function appendLinkified(parent, text) {
+    var str = text === null || text === undefined ? '' : String(text);
+    var last = 0;
+    var match;
+    URL_RE.lastIndex = 0;
+    while ((match = URL_RE.exec(str)) !== null) {
+      var raw = match[0].replace(/[.,;:!?)\]}'"]+$/, '');
+      var start = match.index;
+      var href = raw.length > 8 ? safeUrl(raw) : null;
+      if (!href) { URL_RE.lastIndex = start + match[0].length; continue; }
+      if (start > last) parent.appendChild(document.createTextNode(str.slice(last, start)));
+      parent.appendChild(el('a', { href: href, target: '_blank', rel: 'noopener noreferrer', text: raw }));
+      last = start + raw.length;
+      URL_RE.lastIndex = last;
+    }
+    if (last < str.length) parent.appendChild(document.createTextNode(str.slice(last)));
   }
 
   function ApiError(code, message, status) {
@@ -142,5 +174,11 @@
     };
   }
 
-  window.helpline = Object.freeze({ el: el, api: api, reconnecting: reconnecting });
+  window.helpline = Object.freeze({
+    el: el,
+    api: api,
+    reconnecting: reconnecting,
+    safeUrl: safeUrl,
+    appendLinkified: appendLinkified
+  });
 })();

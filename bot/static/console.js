@@ -138,36 +138,8 @@
     return (first + last).toUpperCase();
   }
 
-  function safeUrl(raw) {
-    try {
-      var url = new URL(String(raw), location.href);
-      return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
-
-  var URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
-
-  /* Appends text to parent, turning http(s) URLs into links, without parsing any HTML. */
-  function appendLinkified(parent, text) {
-    var str = text === null || text === undefined ? '' : String(text);
-    var last = 0;
-    var match;
-    URL_RE.lastIndex = 0;
-    while ((match = URL_RE.exec(str)) !== null) {
-      var raw = match[0].replace(/[.,;:!?)\]}'"]+$/, '');
-      var start = match.index;
-      var end = start + raw.length;
-      var href = raw.length > 8 ? safeUrl(raw) : null;
-      if (!href) { URL_RE.lastIndex = start + match[0].length; continue; }
-      if (start > last) parent.appendChild(document.createTextNode(str.slice(last, start)));
-      parent.appendChild(el('a', { href: href, target: '_blank', rel: 'noopener noreferrer', text: raw }));
-      last = end;
-      URL_RE.lastIndex = end;
-    }
-    if (last < str.length) parent.appendChild(document.createTextNode(str.slice(last)));
-  }
+  var safeUrl = window.helpline.safeUrl;
+  var appendLinkified = window.helpline.appendLinkified;
 
   function isMine(ticket) {
     if (!ticket || !ticket.assignee) return false;

@@ -121,35 +121,8 @@
   var ICON_FILE = ['M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z', 'M14 3v5h5'];
   var ICON_PERSON = ['M12 12a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7z', 'M5 20a7 7 0 0 1 14 0'];
 
-  function safeUrl(raw, base) {
-    try {
-      var url = new URL(String(raw), base || location.href);
-      return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
-
-  var URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
-
-  /* Appends text to parent, turning http(s) URLs into links, without parsing any HTML. */
-  function appendLinkified(parent, text) {
-    var str = text === null || text === undefined ? '' : String(text);
-    var last = 0;
-    var match;
-    URL_RE.lastIndex = 0;
-    while ((match = URL_RE.exec(str)) !== null) {
-      var raw = match[0].replace(/[.,;:!?)\]}'"]+$/, '');
-      var start = match.index;
-      var href = raw.length > 8 ? safeUrl(raw) : null;
-      if (!href) { URL_RE.lastIndex = start + match[0].length; continue; }
-      if (start > last) parent.appendChild(document.createTextNode(str.slice(last, start)));
-      parent.appendChild(el('a', { href: href, target: '_blank', rel: 'noopener noreferrer', text: raw }));
-      last = start + raw.length;
-      URL_RE.lastIndex = last;
-    }
-    if (last < str.length) parent.appendChild(document.createTextNode(str.slice(last)));
-  }
+  var safeUrl = window.helpline.safeUrl;
+  var appendLinkified = window.helpline.appendLinkified;
 
   function formatTime(iso) {
     var t = Date.parse(iso || '');

@@ -76,6 +76,15 @@ async def test_customer_and_agent_in_real_browsers(
     assert await customer.locator("[data-testid=widget-transcript] img").count() == 0
     assert await agent.locator("[data-testid=transcript] img").count() == 0
 
+    # web addresses in a message become links on both sides; other schemes stay text
+    await customer_says(customer, "see https://example.com/order?id=7. or javascript:alert(1)")
+    for page, transcript in ((agent, "transcript"), (customer, "widget-transcript")):
+        link = page.get_by_test_id(transcript).locator('a[href="https://example.com/order?id=7"]')
+        await expect(link).to_have_text("https://example.com/order?id=7")
+        assert await link.get_attribute("rel") == "noopener noreferrer"
+        scripted = page.get_by_test_id(transcript).locator('a[href^="javascript"]')
+        assert await scripted.count() == 0
+
     await agent.get_by_test_id("resolve-button").click()
     await customer.get_by_test_id("csat-5").click()
     await expect(customer.get_by_test_id("csat-thanks")).to_be_visible()
