@@ -120,7 +120,7 @@ def _note_changes(session: Session, _flush: UOWTransaction) -> None:
 @asynccontextmanager
 async def unit_of_work(db: Database, hub: Hub, csat_question: str) -> AsyncIterator[AsyncSession]:
     """A committed transaction whose changes are then published to the hub."""
-    async with db.session() as session:
+    async with db.writing(), db.session() as session:
         async with session.begin():
             yield session
         changes = session.info.pop(_CHANGES, None)

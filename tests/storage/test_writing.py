@@ -1,0 +1,46 @@
+"""Writers on SQLite queue in this process instead of sleeping in SQLite's busy handler; on
+PostgreSQL they run side by side. Every write lands either way."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from storage.database import Database
+from storage.models import Customer
+
+
+async def write_customers(db: Database, names: list[str], log: list[str]) -> None:
+    async with db.writing(), db.session() as session, session.begin():
+        log.append(f"in {names[0]}")
+        for name in names:
+            session.add(Customer(display_name=name))
+            await session.flush()
+            await asyncio.sleep(0.01)  # other tasks run meanwhile
+        log.append(f"out {names[0]}")
+
+
+async def test_writers_take_turns_on_sqlite_and_not_on_postgres(database_url: str) -> None:
+    db = Database(database_url)
+    log: list[str] = []
+    batches = [[f"c{b}-{i}" for i in range(5)] for b in range(4)]
+    await asyncio.gather(*(write_customers(db, names, log) for names in batches))
+    async with db.session() as session:
+        stored = await session.scalar(select(func.count()).select_from(Customer))
+    await db.dispose()
+    assert stored == 20
+    pairs = itertools.pairwise(log)
+    entered_together = any(a.startswith("in") and b.startswith("in") for a, b in pairs)
+    assert entered_together == (not db.is_sqlite)
+    if db.is_sqlite:
+        assert log == [f"{step} c{b}-0" for b in range(4) for step in ("in", "out")]
+
+
+async def test_a_unit_of_work_inside_another_does_not_wait_for_itself(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/nested.db")
+    async with db.writing(), asyncio.timeout(5), db.writing():
+        pass
+    await db.dispose()
