@@ -22,6 +22,11 @@ class BusinessHours:
     weekdays: frozenset[int] = frozenset(range(5))
 
     def __post_init__(self) -> None:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError(
+                f"business hours start ({self.start}) and end ({self.end}) are local times in "
+                f"{self.timezone}: give them without an offset"
+            )
         if self.end <= self.start:
             raise ValueError(f"business hours end ({self.end}) must be after start ({self.start})")
         if not self.weekdays or not self.weekdays <= set(range(7)):

@@ -60,3 +60,5 @@ def test_impossible_business_hours_are_refused() -> None:
         BusinessHours("UTC", time(17), time(9))
     with pytest.raises(ValueError, match="weekdays"):
         BusinessHours("UTC", weekdays=frozenset({7}))
+    with pytest.raises(ValueError, match="without an offset"):
+        BusinessHours("UTC", time(0, tzinfo=UTC), time(17))
