@@ -3,12 +3,9 @@ reported as "file: reason" and skipped; load_articles itself never raises."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
@@ -49,12 +46,6 @@ CONTENTS = {
 }
 
 KIND = {".markdown": ".md", ".htm": ".html"}
-
-
-@pytest.fixture(scope="module")
-def folder() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as name:
-        yield Path(name)
 
 
 def load(path: Path) -> LoadReport:

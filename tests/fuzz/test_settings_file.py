@@ -4,12 +4,9 @@ expected); the real config.yml with valid changes still loads."""
 from __future__ import annotations
 
 import copy
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -54,12 +51,6 @@ def _change(config: dict[str, Any], path: tuple[Any, ...], value: Any, drop: boo
 CHANGES = st.lists(
     st.tuples(st.sampled_from(PATHS), st.one_of(SCALARS, JSON), st.booleans()), max_size=3
 )
-
-
-@pytest.fixture(scope="module")
-def folder() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as name:
-        yield Path(name)
 
 
 def load(path: Path) -> Settings | None:

@@ -3,12 +3,9 @@ naming the file (and the line when there is one); well-formed data reads back ex
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -47,12 +44,6 @@ DOCUMENTS = st.one_of(
     st.fixed_dictionaries({"version": TEXT, "nlu": st.lists(ITEM, max_size=3)}),
     JSON,
 )
-
-
-@pytest.fixture(scope="module")
-def folder() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as name:
-        yield Path(name)
 
 
 def read(path: Path) -> TrainingData | None:
