@@ -185,13 +185,9 @@ async def test_new_widget_conversations_are_limited_per_address(
 
 @pytest.mark.postgres
 async def test_one_conversation_on_two_workers_is_handled_one_message_at_a_time(
-    build: Build, postgres: Any
+    build: Build, postgres_url: str
 ) -> None:
-    from storage import migrate  # noqa: PLC0415
-    from tests.conftest import _fresh_postgres_url  # noqa: PLC0415
-
-    url = await _fresh_postgres_url(postgres)
-    await migrate.upgrade_async(url)
+    url = postgres_url
     a, b = await build(url), await build(url)
     questions = ["hello", "how long does shipping to Germany take?"] * 4
     turns = await asyncio.gather(
@@ -215,13 +211,9 @@ async def test_one_conversation_on_two_workers_is_handled_one_message_at_a_time(
 
 @pytest.mark.postgres
 async def test_a_turn_waits_while_another_worker_holds_the_conversation(
-    build: Build, postgres: Any
+    build: Build, postgres_url: str
 ) -> None:
-    from storage import migrate  # noqa: PLC0415
-    from tests.conftest import _fresh_postgres_url  # noqa: PLC0415
-
-    url = await _fresh_postgres_url(postgres)
-    await migrate.upgrade_async(url)
+    url = postgres_url
     worker = await build(url)
     async with worker.db.session() as other, other.begin():
         lock = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")

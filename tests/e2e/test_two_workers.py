@@ -18,11 +18,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from storage import migrate
 from storage.database import Database
 from storage.models import Message
-from tests.conftest import ROOT, SERVER_PASSWORD, _fresh_postgres_url
-from tests.servers import HelplineServer, PostgresServer, RedisServer
+from tests.conftest import ROOT, SERVER_PASSWORD
+from tests.servers import HelplineServer, RedisServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 REFUND = "I was charged twice, I want a refund"
@@ -35,14 +34,7 @@ class Workers:
 
 
 @pytest.fixture
-async def database_on_postgres(postgres: PostgresServer) -> str:
-    url = await _fresh_postgres_url(postgres)
-    await migrate.upgrade_async(url)
-    return url
-
-
-@pytest.fixture
-def workers(tmp_path: Path, demo_model_dir: Path, database_on_postgres: str) -> Iterator[Workers]:
+def workers(tmp_path: Path, demo_model_dir: Path, postgres_url: str) -> Iterator[Workers]:
     redis = RedisServer().start()  # this test's own: it is stopped and started again
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     config["nlu"]["training_data"] = str(ROOT / "data/nlu.yml")
@@ -52,7 +44,7 @@ def workers(tmp_path: Path, demo_model_dir: Path, database_on_postgres: str) -> 
     path.write_text(yaml.safe_dump(config))
     env = dict(
         os.environ,
-        DATABASE_URL=database_on_postgres,
+        DATABASE_URL=postgres_url,
         REDIS_URL=redis.url,
         HELPLINE_SECRET="e2e-secret",  # the same on every worker: tokens and sessions travel
         HF_HUB_OFFLINE="1",
@@ -66,7 +58,7 @@ def workers(tmp_path: Path, demo_model_dir: Path, database_on_postgres: str) -> 
     try:
         a.start()
         b.start()
-        yield Workers(a, b, redis, database_on_postgres)
+        yield Workers(a, b, redis, postgres_url)
     finally:
         a.stop()
         b.stop()
