@@ -4,7 +4,6 @@ replaces the personal data, keeps the numbers the reports count, and happens onc
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +29,7 @@ from storage.models import (
     Ticket,
 )
 from tests.actions.support import hand_off, make_agent, read_audit, reply, resolve
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-PDF = b"%PDF-1.7\n" + b"\x04" * 300
-
-
-async def _chunks(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+from tests.actions.test_attachments import PDF, PNG, chunks
 
 
 @dataclass(frozen=True)
@@ -64,8 +57,8 @@ async def story(db: Database, tmp_path: Path) -> Story:
     """Kim (telegram:4242) sends two files, is handed off, Ada answers and resolves, Kim rates
     4 with a comment; Lou (web) sends one of the same files."""
     store = FileStore(tmp_path / "files")
-    mine = await receive_file(store, _chunks(PDF), "Kim's invoice.pdf", None, 10_000)
-    shared = await receive_file(store, _chunks(PNG), "screenshot.png", None, 10_000)
+    mine = await receive_file(store, chunks(PDF), "Kim's invoice.pdf", None, 10_000)
+    shared = await receive_file(store, chunks(PNG), "screenshot.png", None, 10_000)
     conversation_id = await _message_with_file(
         db, "telegram", "4242", "Kim Lee", "I am Kim Lee, I was charged twice", mine
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,9 @@ from bot.cli import app
 from storage import migrate
 from storage.database import Database
 from storage.files import FileStore
+from tests.actions.test_attachments import PDF, chunks
 
 ROOT = Path(__file__).resolve().parents[2]
-PDF = b"%PDF-1.7\n" + b"\x04" * 300
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 async def _seed(url: str, files: Path) -> None:
     """Noor sent a card number and a PDF on the web widget."""
     db = Database(url)
-    received = await receive_file(FileStore(files), _chunks(PDF), "scan.pdf", None, 10_000)
+    received = await receive_file(FileStore(files), chunks(PDF), "scan.pdf", None, 10_000)
     try:
         async with db.session() as session, session.begin():
             conversation = await open_conversation(session, "web", "visitor-1", "Noor")
@@ -48,10 +47,6 @@ async def _seed(url: str, files: Path) -> None:
             await attach_files(session, conversation, message, [received])
     finally:
         await db.dispose()
-
-
-async def _chunks(data: bytes) -> AsyncIterator[bytes]:
-    yield data
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
