@@ -27,7 +27,6 @@ from knowledge_base.documents import Article
 from knowledge_base.index import DenseStore, KnowledgeBaseIndex
 from knowledge_base.indexing import CACHE_FILE, index_articles, index_sources
 from knowledge_base.pgvector_store import PgVectorStore
-from nlu.batcher import EncoderBatcher
 from nlu.encoder import Encoder, encoder_name, load_encoder, set_threads
 from nlu.model import NLUConfig, NLUModel
 from nlu.sentiment import SentimentBands
@@ -165,7 +164,6 @@ class Components:
     engine: Engine
     secret: bytes
     limits: Limits
-    encoder: EncoderBatcher  # the one way messages are encoded: concurrent ones share a call
     telegram: TelegramChannel | None = None
 
 
@@ -206,9 +204,8 @@ def wire(settings: Settings, nlu: NLUModel, kb: KnowledgeBaseIndex, secret: byte
     configure_redaction(settings.privacy.redact.policy())
     db = Database(settings.database_url)
     hub, limits = shared_state(settings)
-    encoder = EncoderBatcher(nlu.encoder)
-    engine = Engine(settings, db, nlu, kb, hub, encoder=encoder)
-    return Components(settings, db, nlu, kb, hub, engine, secret, limits, encoder)
+    engine = Engine(settings, db, nlu, kb, hub)
+    return Components(settings, db, nlu, kb, hub, engine, secret, limits)
 
 
 def shared_state(settings: Settings) -> tuple[Hub, Limits]:

@@ -106,11 +106,11 @@ class Engine:
         hub: Hub,
         *,
         metrics: Metrics | None = None,
-        encoder: EncoderBatcher | None = None,
     ) -> None:
         self.metrics = metrics or Metrics()
-        # Messages handled at the same time share encoder calls (NLU and knowledge base).
-        self.encoder = encoder or EncoderBatcher(nlu.encoder)
+        # The one way messages are encoded and parsed: those handled at the same time share
+        # encoder calls (NLU and knowledge base) and one parse.
+        self.encoder = EncoderBatcher(nlu.encoder)
         self.settings = settings
         self.db = db
         self.nlu = nlu

@@ -61,5 +61,5 @@ async def model_parse(request: web.Request) -> web.Response:
     body = await json_object(request)
     text = validate_text(body.get("text"))
     components = request.app[keys.COMPONENTS]
-    parse, _ = await parse_batched(components.nlu, text, components.encoder)
+    parse, _ = await parse_batched(components.nlu, text, components.engine.encoder)
     return web.json_response(parse.as_rasa())

@@ -23,9 +23,8 @@ QUESTIONS = [
 
 def recording_batcher(components: Components) -> RecordingEncoder:
     """The app's encoder wrapped to record calls, shared by the engine and /model/parse."""
-    recording = RecordingEncoder(components.encoder.encoder)
-    components.encoder = EncoderBatcher(recording)
-    components.engine.encoder = components.encoder
+    recording = RecordingEncoder(components.engine.encoder.encoder)
+    components.engine.encoder = EncoderBatcher(recording)
     return recording
 
 
