@@ -5,7 +5,7 @@ statistical extractor, its entities where no rule found one."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,7 +125,7 @@ class EntityExtractor:
         if known) is the statistical pipeline's."""
         return self.extract_many([text], [language])[0]
 
-    def extract_many(self, texts: list[str], languages: list[str | None]) -> list[list[Entity]]:
+    def extract_many(self, texts: list[str], languages: Sequence[str | None]) -> list[list[Entity]]:
         """`extract` for each text with its language; the statistical pipeline runs once for
         all the texts it reads."""
         kept = [_without_overlaps(self._by_rules(text)) for text in texts]

@@ -186,7 +186,7 @@ class NLUModel:
             raise ValueError(f"{len(free)} texts need vectors, but {rows} rows were given")
         scores = self._scorer.score(vectors, free) if free and vectors is not None else None
         languages = [detect_language(text, self.config.language) for text in free]
-        entities = self._entities.extract_many(free, list(languages))
+        entities = self._entities.extract_many(free, languages)
         results, row = [], 0
         for text in texts:
             trigger = _TRIGGER.match(text)
