@@ -207,6 +207,22 @@ def helpline_server(
         server.stop()
 
 
+def demo_config(
+    path: Path,
+    demo_model_dir: Path,
+    change: Callable[[dict[str, Any]], None] = lambda config: None,
+) -> Path:
+    """The project's config.yml (changed by `change`) written to `path`, reading the demo data
+    and articles from the repository and the session's trained model."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    change(config)
+    config["nlu"]["training_data"] = str(ROOT / "data/nlu.yml")
+    config["nlu"]["model_dir"] = str(demo_model_dir)
+    config["knowledge_base"]["sources"] = [str(ROOT / "knowledge_base/articles")]
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 def prepared_server(
     tmp_path: Path,
     demo_model_dir: Path,
@@ -216,13 +232,7 @@ def prepared_server(
 ) -> HelplineServer:
     """A `helpline serve` ready to start: config.yml with the session's model (changed by
     `change`), the database migrated with `ada` (agent) and `sam` (supervisor) in billing."""
-    config = yaml.safe_load((ROOT / "config.yml").read_text())
-    change(config)
-    config["nlu"]["training_data"] = str(ROOT / "data/nlu.yml")
-    config["nlu"]["model_dir"] = str(demo_model_dir)
-    config["knowledge_base"]["sources"] = [str(ROOT / "knowledge_base/articles")]
-    path = tmp_path / f"{label}.yml"
-    path.write_text(yaml.safe_dump(config))
+    path = demo_config(tmp_path / f"{label}.yml", demo_model_dir, change)
     env = dict(
         os.environ, DATABASE_URL=database_url, HELPLINE_SECRET="e2e-secret", HF_HUB_OFFLINE="1"
     )

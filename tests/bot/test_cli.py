@@ -10,18 +10,14 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.conftest import demo_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def config(tmp_path: Path, demo_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = yaml.safe_load((ROOT / "config.yml").read_text())
-    data["nlu"]["training_data"] = str(ROOT / "data/nlu.yml")
-    data["nlu"]["model_dir"] = str(demo_model_dir)
-    data["knowledge_base"]["sources"] = [str(ROOT / "knowledge_base/articles")]
-    path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump(data))
+    path = demo_config(tmp_path / "config.yml", demo_model_dir)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     return path
 

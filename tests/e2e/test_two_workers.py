@@ -15,12 +15,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-import yaml
 from sqlalchemy import select
 
 from storage.database import Database
 from storage.models import Message
-from tests.conftest import ROOT, SERVER_PASSWORD
+from tests.conftest import SERVER_PASSWORD, demo_config
 from tests.servers import HelplineServer, RedisServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -36,12 +35,7 @@ class Workers:
 @pytest.fixture
 def workers(tmp_path: Path, demo_model_dir: Path, postgres_url: str) -> Iterator[Workers]:
     redis = RedisServer().start()  # this test's own: it is stopped and started again
-    config = yaml.safe_load((ROOT / "config.yml").read_text())
-    config["nlu"]["training_data"] = str(ROOT / "data/nlu.yml")
-    config["nlu"]["model_dir"] = str(demo_model_dir)
-    config["knowledge_base"]["sources"] = [str(ROOT / "knowledge_base/articles")]
-    path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump(config))
+    path = demo_config(tmp_path / "config.yml", demo_model_dir)
     env = dict(
         os.environ,
         DATABASE_URL=postgres_url,
