@@ -20,15 +20,25 @@ INTERNAL_NOTE = "note"  # the sender of notes staff write for each other; custom
 async def open_conversation(
     session: AsyncSession, channel: str, external_user_id: str, display_name: str | None = None
 ) -> Conversation:
-    """The customer's open conversation on this channel, started (with the customer) if none."""
-    identity = await _identity(session, channel, external_user_id, display_name)
-    conversation = await session.scalar(
+    """The customer's open conversation on this channel, started (with the customer) if none.
+    A returning customer's is found with one query."""
+    open_ones = (
         select(Conversation)
-        .where(Conversation.customer_id == identity.customer_id)
         .where(Conversation.channel == channel)
         .where(Conversation.status.in_(OPEN_STATUSES))
         .order_by(Conversation.id.desc())
         .limit(1)
+    )
+    conversation = await session.scalar(
+        open_ones.join(ChannelIdentity, ChannelIdentity.customer_id == Conversation.customer_id)
+        .where(ChannelIdentity.channel == channel)
+        .where(ChannelIdentity.external_user_id == external_user_id)
+    )
+    if conversation is not None:
+        return conversation
+    identity = await _identity(session, channel, external_user_id, display_name)
+    conversation = await session.scalar(
+        open_ones.where(Conversation.customer_id == identity.customer_id)
     )
     if conversation is not None:
         return conversation

@@ -1,9 +1,10 @@
 """Live updates: a pub/sub hub, fed after each commit with what the commit changed.
 
-Every unit of work runs in `unit_of_work`; a flush listener notes the ids of new messages and of
-changed tickets and conversations, and once the transaction has committed they are read back and
-published. Actions never need to know who is watching. The hub is in-process (`LocalHub`) or
-fans out through Redis to every worker (`bot.redis_hub.RedisHub`); the composition root chooses.
+Every unit of work runs in `unit_of_work`; a flush listener notes new messages and changed
+tickets and conversations, and once the transaction has committed they are published: as the
+session committed them where it holds them whole, else read back. Actions never need to know
+who is watching. The hub is in-process (`LocalHub`) or fans out through Redis to every worker
+(`bot.redis_hub.RedisHub`); the composition root chooses.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -106,15 +107,13 @@ class LocalHub(Hub):
 
 @event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _flush: UOWTransaction) -> None:
-    changes = session.info.setdefault(_CHANGES, defaultdict(set))
+    changes = session.info.setdefault(_CHANGES, defaultdict(dict))
     for obj in session.new:
         if isinstance(obj, Message):
-            changes["messages"].add(obj.id)
+            changes[Message][obj.id] = obj
     for obj in (*session.new, *session.dirty):
-        if isinstance(obj, Ticket):
-            changes["tickets"].add(obj.id)
-        elif isinstance(obj, Conversation):
-            changes["conversations"].add(obj.id)
+        if isinstance(obj, Ticket | Conversation):
+            changes[type(obj)][obj.id] = obj
 
 
 @asynccontextmanager
@@ -124,17 +123,52 @@ async def unit_of_work(db: Database, hub: Hub, csat_question: str) -> AsyncItera
         async with session.begin():
             yield session
         changes = session.info.pop(_CHANGES, None)
+        known = _committed(session, changes) if changes else {}
     if changes:
-        await publish_changes(db, hub, changes, csat_question)
+        await publish_changes(db, hub, changes, known, csat_question)
+
+
+Changes = dict[type, dict[int, Any]]
+Known = dict[Any, Any]  # identity key -> object as committed
+
+
+def _committed(session: AsyncSession, changes: Changes) -> Known:
+    """New messages, and the conversations of the changes, as the committed session holds
+    them (expire_on_commit is off, so they are what was committed), to publish without reading
+    them back: a message with every attribute and relationship loaded, a conversation with its
+    status and channel. Objects flushed in a savepoint that was later rolled back have no
+    identity and are left out, as are ones with expired attributes; those are read back.
+    Tickets are always read back (their payload reads relationships of relationships)."""
+    known: Known = {}
+
+    def keep(obj: Any, reads: set[str] | None) -> bool:
+        """Keep `obj` if it was committed with `reads` loaded (None: everything)."""
+        state = inspect(obj)
+        missing = state.unloaded if reads is None else state.unloaded & reads
+        if state.has_identity and not state.deleted and not missing:
+            known[state.identity_key] = obj
+            return True
+        return False
+
+    conversations = list(changes.get(Conversation, {}).values())
+    for message in changes.get(Message, {}).values():
+        if not keep(message, None):
+            continue  # read back, with its conversation
+        key = Session.identity_key(Conversation, message.conversation_id)
+        if key in session.identity_map:
+            conversations.append(session.identity_map[key])
+    for conversation in conversations:
+        keep(conversation, {"status", "channel"})
+    return known
 
 
 async def publish_changes(
-    db: Database, hub: Hub, changes: dict[str, set[int]], csat_question: str
+    db: Database, hub: Hub, changes: Changes, known: Known, csat_question: str
 ) -> None:
     async with db.session() as session:
-        tickets = await _by_id(session, Ticket, changes.get("tickets", set()))
-        conversations = await _by_id(session, Conversation, changes.get("conversations", set()))
-        messages = await _by_id(session, Message, changes.get("messages", set()))
+        tickets = await _by_id(session, Ticket, changes.get(Ticket, {}), known)
+        conversations = await _by_id(session, Conversation, changes.get(Conversation, {}), known)
+        messages = await _by_id(session, Message, changes.get(Message, {}), known)
         for conversation in conversations:
             hub.publish(
                 conversation_topic(conversation.id),
@@ -147,44 +181,52 @@ async def publish_changes(
             )
         latest: dict[int, Ticket | None] = {}  # a turn's messages share their conversation's
         for message in messages:
-            await _publish_message(session, hub, message, csat_question, latest)
+            survey = bool((message.extras or {}).get("csat_request"))
+            data = message_json(message, with_nlu=True)
+            topic = conversation_topic(message.conversation_id)
+            if survey:
+                hub.publish(topic, {"kind": "csat_request", "question": csat_question})
+            else:
+                hub.publish(topic, {"kind": "message", "message": data})
+            conversation_id = message.conversation_id
+            conversation = known.get(Session.identity_key(Conversation, conversation_id))
+            conversation = conversation or await session.get(Conversation, conversation_id)
+            if conversation is not None:
+                outbound = {"kind": "message", "message": data, "csat_request": survey}
+                hub.publish(channel_topic(conversation.channel), outbound)
+            if message.conversation_id not in latest:
+                latest[message.conversation_id] = await _latest_ticket(session, message)
+            ticket = latest[message.conversation_id]
+            if ticket is not None:
+                scope = ticket_scope(ticket)
+                hub.publish(CONSOLE, {"kind": "message", "scope": scope, "data": data})
 
 
-async def _publish_message(
-    session: AsyncSession,
-    hub: Hub,
-    message: Message,
-    csat_question: str,
-    latest: dict[int, Ticket | None],
-) -> None:
-    topic = conversation_topic(message.conversation_id)
-    data = message_json(message, with_nlu=True)
-    survey = bool((message.extras or {}).get("csat_request"))
-    if survey:
-        hub.publish(topic, {"kind": "csat_request", "question": csat_question})
-    else:
-        hub.publish(topic, {"kind": "message", "message": data})
-    conversation = await session.get(Conversation, message.conversation_id)
-    if conversation is not None:
-        outbound = {"kind": "message", "message": data, "csat_request": survey}
-        hub.publish(channel_topic(conversation.channel), outbound)
-    if message.conversation_id not in latest:
-        latest[message.conversation_id] = await session.scalar(
-            select(Ticket)
-            .where(Ticket.conversation_id == message.conversation_id)
-            .order_by(Ticket.id.desc())
-            .limit(1)
-        )
-    ticket = latest[message.conversation_id]
-    if ticket is not None:
-        hub.publish(CONSOLE, {"kind": "message", "scope": ticket_scope(ticket), "data": data})
+async def _latest_ticket(session: AsyncSession, message: Message) -> Ticket | None:
+    return await session.scalar(
+        select(Ticket)
+        .where(Ticket.conversation_id == message.conversation_id)
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
 
 
-async def _by_id(session: AsyncSession, model: Any, ids: set[int]) -> list[Any]:
-    if not ids:
-        return []
-    result = await session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id))
-    return list(result)
+async def _by_id(
+    session: AsyncSession, model: Any, changed: dict[int, Any], known: Known
+) -> list[Any]:
+    """The changed objects of `model` in id order: as committed where known, else read back."""
+    found = {}
+    missing = set()
+    for id_ in changed:
+        obj = known.get(Session.identity_key(model, id_))
+        if obj is None:
+            missing.add(id_)
+        else:
+            found[id_] = obj
+    if missing:
+        rows = await session.scalars(select(model).where(model.id.in_(missing)))
+        found.update((row.id, row) for row in rows)
+    return [found[id_] for id_ in sorted(found)]
 
 
 def ticket_scope(ticket: Ticket) -> Payload:

@@ -1,0 +1,97 @@
+"""What a committed unit of work publishes: every new message and changed conversation once, as
+stored, in id order; nothing that a rolled-back savepoint took back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from actions.conversations import add_message, open_conversation
+from bot.live import LocalHub, Payload, channel_topic, conversation_topic, unit_of_work
+from bot.views import message_json
+from storage.database import Database
+from storage.models import Message
+
+QUESTION = "How did we do?"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+def drained(queue: asyncio.Queue[Payload]) -> list[Payload]:
+    return [queue.get_nowait() for _ in range(queue.qsize())]
+
+
+async def stored_json(db: Database, conversation_id: int) -> list[dict[str, object]]:
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+        )
+        return [message_json(m, with_nlu=True) for m in rows]
+
+
+async def test_a_turn_publishes_its_messages_as_stored_in_order(db: Database) -> None:
+    hub = LocalHub()
+    async with unit_of_work(db, hub, QUESTION) as session:  # the conversation, before anyone looks
+        conversation = await open_conversation(session, "rest", "ada")
+    conversation_id = conversation.id
+    async with (
+        hub.subscribe(conversation_topic(conversation_id)) as mine,
+        hub.subscribe(channel_topic("rest")) as channel,
+    ):
+        async with unit_of_work(db, hub, QUESTION) as session:
+            conversation = await open_conversation(session, "rest", "ada")
+            notes = {"intent": "order_status", "confidence": 0.9, "entities": [], "sentiment": {}}
+            await add_message(session, conversation, "customer", "Where is 42?", annotations=notes)
+            reply = {"citations": [{"title": "Orders", "url": "/kb/orders"}]}
+            await add_message(session, conversation, "bot", "On its way.", extras=reply)
+            conversation.status = "waiting"
+        published, outbound = drained(mine), drained(channel)
+    stored = await stored_json(db, conversation_id)
+    assert published == [
+        {"kind": "status", "status": "waiting"},
+        *({"kind": "message", "message": m} for m in stored),
+    ]
+    assert [p["message"] for p in outbound] == stored
+    assert [m["text"] for m in stored] == ["Where is 42?", "On its way."]
+    assert stored[0]["nlu"]["intent"] == "order_status"  # type: ignore[index]
+
+
+async def test_a_message_taken_back_by_its_savepoint_is_not_published(db: Database) -> None:
+    hub = LocalHub()
+    async with unit_of_work(db, hub, QUESTION) as session:
+        conversation = await open_conversation(session, "rest", "bo")
+    conversation_id = conversation.id
+    async with hub.subscribe(conversation_topic(conversation_id)) as mine:
+        async with unit_of_work(db, hub, QUESTION) as session:
+            conversation = await open_conversation(session, "rest", "bo")
+            savepoint = await session.begin_nested()
+            await add_message(session, conversation, "customer", "never mind")
+            await savepoint.rollback()
+            await add_message(session, conversation, "customer", "kept")
+        published = drained(mine)
+    assert [p["message"]["text"] for p in published] == ["kept"]
+    assert [m["text"] for m in await stored_json(db, conversation_id)] == ["kept"]
+
+
+async def test_an_expired_message_is_read_back_before_it_is_published(db: Database) -> None:
+    hub = LocalHub()
+    async with unit_of_work(db, hub, QUESTION) as session:
+        conversation = await open_conversation(session, "rest", "cy")
+    conversation_id = conversation.id
+    async with hub.subscribe(conversation_topic(conversation_id)) as mine:
+        async with unit_of_work(db, hub, QUESTION) as session:
+            conversation = await open_conversation(session, "rest", "cy")
+            message, _ = await add_message(session, conversation, "customer", "first words")
+            await session.flush()
+            session.expire(message)
+        published = drained(mine)
+    assert [p["message"] for p in published] == await stored_json(db, conversation_id)
+    assert published[0]["message"]["text"] == "first words"
