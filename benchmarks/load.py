@@ -2,17 +2,24 @@
 WebSocket, and idle widget sockets against the server's memory.
 
     python benchmarks/load.py --url http://127.0.0.1:8080 --concurrency 100 --duration 30 --json
+    python benchmarks/load.py --url http://127.0.0.1:8080 --concurrency 100 --think 0.5 --json
     python benchmarks/load.py --url http://127.0.0.1:8080 --concurrency 100 --websocket --json
     python benchmarks/load.py --url http://127.0.0.1:8080 --idle-connections 5000 \\
         --server-pid PID --json
 
 Each of the N customers holds one conversation at a time and writes its next message as soon as
-the bot has answered the last (no think time). A conversation is a script from the demo bot's
-own data (data/nlu.yml): a greeting, two to four questions the knowledge base answers (order
-status, shipping, returns, payment, account, products), thanks and goodbye. Every conversation
-has a sender of its own (`load-<run>-<customer>-<n>`), so the per-sender message limit
-(`channels.message_rate`) is never reached. The widget's limit on new conversations per client
-address (`channels.widget.new_conversations`, 20 in 10 minutes by default) applies to every
+the bot has answered the last, or, with --think S, after a pause of S seconds on average (people
+read and type). Without pauses the N customers are always waiting, so the mean latency is N
+divided by the throughput (Little's law): 100 customers at 200 messages/s wait 500 ms each. With
+pauses the server can answer below its capacity, and the latency shows how it copes with the
+rate the customers offer (at most N / (S + latency) messages/s).
+
+A conversation is a script from the demo bot's own data (data/nlu.yml): a greeting, two to four
+questions the knowledge base answers (order status, shipping, returns, payment, account,
+products), thanks and goodbye. Every conversation has a sender of its own
+(`load-<run>-<customer>-<n>`), so the per-sender message limit (`channels.message_rate`) is
+never reached. The widget's limit on new conversations per client address
+(`channels.widget.new_conversations`, 20 in 10 minutes by default) applies to every
 conversation from this machine: for --websocket the server's config must raise it (see the
 README's "Load" section); the refusals are reported as `rate_limited` errors otherwise.
 
@@ -63,6 +70,7 @@ QUESTION_INTENTS = (
     "account_help",
     "product_info",
 )
+_PAUSES = random.Random(0)  # think times, drawn by one event loop in turn
 REPLY_TIMEOUT = 30.0  # seconds for one message's reply before it counts as an error
 WITH_A_PERSON = ("waiting", "with_agent")
 
@@ -139,6 +147,13 @@ class Load:
     url: str
     tally: Tally
     budget: Budget
+    think_seconds: float = 0.0  # a customer's mean pause before each message
+
+    async def think(self) -> None:
+        """A customer reading and typing: a pause drawn from an exponential distribution
+        (fixed seed) with the mean given, or none."""
+        if self.think_seconds > 0:
+            await asyncio.sleep(_PAUSES.expovariate(1 / self.think_seconds))
 
 
 Conversation = Callable[[Load, list[str], str], Awaitable[None]]
@@ -148,6 +163,7 @@ async def rest_conversation(load: Load, script: list[str], sender: str) -> None:
     """One conversation over the REST channel; it ends early when the bot goes silent."""
     session, url, tally, budget = load.session, load.url, load.tally, load.budget
     for text in script:
+        await load.think()
         if not budget.more(tally):
             return
         tally.sent += 1
@@ -246,6 +262,7 @@ async def widget_conversation(load: Load, script: list[str], sender: str) -> Non
     try:
         await client.hello()
         for n, text in enumerate(script):
+            await load.think()
             if not budget.more(tally):
                 return
             tally.sent += 1
@@ -287,7 +304,7 @@ async def simulate(args: argparse.Namespace) -> dict[str, Any]:
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def customers(tally: Tally, budget: Budget, prefix: str) -> float:
-            load = Load(session, url, tally, budget)
+            load = Load(session, url, tally, budget, args.think)
             started = time.perf_counter()
             await asyncio.gather(
                 *(
@@ -319,6 +336,7 @@ def summary(args: argparse.Namespace, tally: Tally, elapsed: float) -> dict[str,
     return {
         "channel": "websocket" if args.websocket else "rest",
         "concurrency": args.concurrency,
+        "think_s": args.think,
         "seconds": round(elapsed, 1),
         "messages": len(latencies),
         "messages_per_s": round(len(latencies) / elapsed, 1) if elapsed > 0 else 0.0,
@@ -415,6 +433,12 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--warmup", type=float, default=0.0, help="seconds of load before measuring (not counted)"
     )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="a customer's mean pause in seconds before each message (default 0: none)",
+    )
     parser.add_argument("--websocket", action="store_true", help="the widget socket, not REST")
     parser.add_argument(
         "--idle-connections",
@@ -439,8 +463,8 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    if args.concurrency < 1 or args.duration <= 0 or args.idle_connections < 0:
-        parser.error("--concurrency must be at least 1, --duration positive")
+    if args.concurrency < 1 or args.duration <= 0 or args.idle_connections < 0 or args.think < 0:
+        parser.error("--concurrency must be at least 1, --duration positive, --think not negative")
     if args.messages is not None and args.messages < 1:
         parser.error("--messages must be at least 1")
     return args

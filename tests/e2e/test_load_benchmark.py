@@ -58,9 +58,10 @@ def test_customers_on_both_channels_and_idle_sockets(helpline_server: HelplineSe
         assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
         assert result["server_cpu_ms_per_message"] > 0
         assert result["server_rss_mb"] > 50
-    budget = run_load(helpline_server, "--concurrency", "3", "--messages", "12")
+    budget = run_load(helpline_server, "--concurrency", "3", "--messages", "12", "--think", "0.02")
     assert budget["errors"] == 0, budget["error_kinds"]
     assert budget["messages"] == 12
+    assert budget["think_s"] == 0.02
     idle = run_load(helpline_server, "--idle-connections", "50", "--hold", "1", "--server-pid", pid)
     assert idle["errors"] == 0, idle["error_kinds"]
     assert idle["open_after_hold"] == 50
@@ -80,3 +81,15 @@ def test_the_widget_limit_on_new_conversations_is_reported_as_errors(
     result = run_load(helpline_server, "--concurrency", "4", "--duration", "2", "--websocket")
     assert result["errors"] >= 2
     assert any(kind.startswith("rate_limited") for kind in result["error_kinds"])
+
+
+def test_a_negative_think_time_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, str(LOAD), "--url", "http://127.0.0.1:9", "--think", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--think not negative" in result.stderr
