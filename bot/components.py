@@ -56,7 +56,8 @@ def nlu_config(settings: Settings) -> NLUConfig:
 
 def settings_encoder(settings: Settings, threads: int = 0) -> Encoder:
     """The encoder config.yml names, on its runtime, with `threads` CPU threads (0: all)."""
-    set_threads(threads)
+    if settings.nlu.encoder_runtime == "torch":  # ONNX Runtime takes `threads` itself
+        set_threads(threads)
     return load_encoder(settings.nlu.encoder, settings.nlu.encoder_runtime, threads)
 
 

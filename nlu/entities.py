@@ -9,9 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import spacy
-from spacy.language import Language
-
+from nlu.spacy_cpu import Language, spacy
 from nlu.training_data import TrainingData
 
 if TYPE_CHECKING:

@@ -7,10 +7,8 @@ import importlib.util
 import threading
 from functools import lru_cache
 
-import spacy
-from spacy.language import Language
-
 from nlu.entities import Entity
+from nlu.spacy_cpu import Language, spacy
 
 EXTRACTOR = "SpacyEntityExtractor"
 # spaCy's (OntoNotes) labels -> our entity names: the label in lower case, except MONEY, which
