@@ -151,9 +151,10 @@ class Load:
 
     async def think(self) -> None:
         """A customer reading and typing: a pause drawn from an exponential distribution
-        (fixed seed) with the mean given, or none."""
+        (fixed seed) with the mean given, or none; never past the end of the run."""
         if self.think_seconds > 0:
-            await asyncio.sleep(_PAUSES.expovariate(1 / self.think_seconds))
+            left = self.budget.deadline - time.perf_counter()
+            await asyncio.sleep(max(0.0, min(_PAUSES.expovariate(1 / self.think_seconds), left)))
 
 
 Conversation = Callable[[Load, list[str], str], Awaitable[None]]
