@@ -27,8 +27,9 @@ from knowledge_base.documents import Article
 from knowledge_base.index import DenseStore, KnowledgeBaseIndex
 from knowledge_base.indexing import CACHE_FILE, index_articles, index_sources
 from knowledge_base.pgvector_store import PgVectorStore
-from nlu.encoder import Encoder, encoder_name, load_encoder, set_threads
+from nlu.encoder import Encoder, encoder_name, load_encoder
 from nlu.model import NLUConfig, NLUModel
+from nlu.parse_process import ModelRecipe, ParseProcess
 from nlu.sentiment import SentimentBands
 from storage.database import Database
 
@@ -56,9 +57,16 @@ def nlu_config(settings: Settings) -> NLUConfig:
 
 def settings_encoder(settings: Settings, threads: int = 0) -> Encoder:
     """The encoder config.yml names, on its runtime, with `threads` CPU threads (0: all)."""
-    if settings.nlu.encoder_runtime == "torch":  # ONNX Runtime takes `threads` itself
-        set_threads(threads)
     return load_encoder(settings.nlu.encoder, settings.nlu.encoder_runtime, threads)
+
+
+def model_recipe(settings: Settings) -> ModelRecipe:
+    """How the serving process (and its parse process) load the trained model."""
+    nlu = settings.nlu
+    directory = settings.resolve(nlu.model_dir)
+    return ModelRecipe(
+        directory, nlu_config(settings), nlu.encoder, nlu.encoder_runtime, nlu.encoder_threads
+    )
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -170,12 +178,13 @@ class Components:
 
 def build_components(settings: Settings) -> Components:
     """Load the models (the NLU model must have been trained) and wire the engine."""
-    encoder = settings_encoder(settings, settings.nlu.encoder_threads)
-    nlu = NLUModel.load(settings.resolve(settings.nlu.model_dir), nlu_config(settings), encoder)
-    kb, summary = build_kb_from_database(settings, encoder)
+    recipe = model_recipe(settings)
+    nlu = recipe.load()
+    kb, summary = build_kb_from_database(settings, nlu.encoder)
     for error in summary.errors:
         log.warning("knowledge base: skipped %s", error)
-    components = wire(settings, nlu, kb, secret_key(settings))
+    process = ParseProcess(recipe, nlu) if settings.nlu.parse_process else None
+    components = wire(settings, nlu, kb, secret_key(settings), process)
     components.telegram = telegram_channel(settings, components.engine, dict(os.environ))
     return components
 
@@ -199,13 +208,20 @@ def telegram_channel(
     return TelegramChannel(engine, engine.hub, token, secret, environ.get("TELEGRAM_API_URL"))
 
 
-def wire(settings: Settings, nlu: NLUModel, kb: KnowledgeBaseIndex, secret: bytes) -> Components:
-    """Components around already loaded models: a database, a hub, the limits and the engine;
-    with `redis_url` the hub and the limits are shared through Redis, else kept in-process."""
+def wire(
+    settings: Settings,
+    nlu: NLUModel,
+    kb: KnowledgeBaseIndex,
+    secret: bytes,
+    process: ParseProcess | None = None,
+) -> Components:
+    """Components around already loaded models: a database, a hub, the limits and the engine
+    (which parses in `process` when given); with `redis_url` the hub and the limits are shared
+    through Redis, else kept in-process."""
     configure_redaction(settings.privacy.redact.policy())
     db = Database(settings.database_url)
     hub, limits = shared_state(settings)
-    engine = Engine(settings, db, nlu, kb, hub)
+    engine = Engine(settings, db, nlu, kb, hub, process=process)
     return Components(settings, db, nlu, kb, hub, engine, secret, limits)
 
 

@@ -37,6 +37,7 @@ from nlu.batcher import EncoderBatcher, parse_batched
 from nlu.encoder import Vectors
 from nlu.model import NLUModel
 from nlu.parse import Parse
+from nlu.parse_process import ParseProcess
 from routing import TicketFacts, choose_queue, priority_for, route_queue
 from storage.database import Database
 from storage.files import FileStore
@@ -106,11 +107,12 @@ class Engine:
         hub: Hub,
         *,
         metrics: Metrics | None = None,
+        process: ParseProcess | None = None,
     ) -> None:
         self.metrics = metrics or Metrics()
         # The one way messages are encoded and parsed: those handled at the same time share
-        # encoder calls (NLU and knowledge base) and one parse.
-        self.encoder = EncoderBatcher(nlu.encoder)
+        # encoder calls (NLU and knowledge base) and one parse, in `process` when given.
+        self.encoder = EncoderBatcher(nlu.encoder, process=process)
         self.settings = settings
         self.db = db
         self.nlu = nlu

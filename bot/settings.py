@@ -60,6 +60,9 @@ class NLUSettings(_Frozen):
     encoder_runtime: Runtime = "onnx-int8"
     # CPU threads of the encoder in `helpline serve` (0: one per core).
     encoder_threads: int = Field(1, ge=0, le=64)
+    # `helpline serve` parses in a child process of its own, beside the server's interpreter
+    # (more messages a second on two cores or more; the model is then loaded twice).
+    parse_process: bool = True
     # Training examples with this label are out-of-scope negatives for fallback, not an intent.
     oos_label: str | None = Field(None, min_length=1)
     # An installed spaCy pipeline package (e.g. en_core_web_sm) whose statistical NER adds

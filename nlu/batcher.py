@@ -8,7 +8,8 @@ while a batch is being encoded), up to `max_batch` texts, encodes them in one ca
 worker thread and hands each caller its rows. One batch runs at a time, so the encoder's CPU
 threads are never shared between two batches. Messages to parse (`parse_batched`) are parsed
 together on the same thread once their batch is encoded: the intent scorer's work for forty
-messages costs little more than for one."""
+messages costs little more than for one. With a `ParseProcess` the batches run in that child
+process instead, beside the server's interpreter rather than sharing it."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
-
+from nlu.batch_work import Results, encode_and_parse
 from nlu.encoder import Encoder, Vectors
 from nlu.model import NLUModel
 from nlu.parse import Parse
+from nlu.parse_process import ParseProcess
 
 MAX_BATCH = 64  # texts per encoder call (sentence-transformers' own batch size)
 MAX_WAIT_SECONDS = 0.003  # how long the first text of an idle batcher waits for company
@@ -49,6 +50,8 @@ class EncoderBatcher:
         encoder: Encoder,
         max_batch: int = MAX_BATCH,
         max_wait_seconds: float = MAX_WAIT_SECONDS,
+        *,
+        process: ParseProcess | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
@@ -61,6 +64,8 @@ class EncoderBatcher:
         self._pending: deque[_Request] = deque()
         self._runner: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
+        # Where batches run instead of the thread: a child process with the served model.
+        self.process = process
 
     async def encode(self, texts: list[str]) -> Vectors:
         """One L2-normalised row per text, encoded together with other callers' texts."""
@@ -69,6 +74,8 @@ class EncoderBatcher:
     async def parse(self, model: NLUModel, texts: list[str]) -> tuple[list[Parse], Vectors]:
         """The texts parsed by the model (none may be a direct intent trigger: those are not
         encoded), with their vectors, together with other callers' texts."""
+        if self.process is not None and model is not self.process.model:
+            raise ValueError("this batcher parses in its process, with that process's model only")
         done = await self._submit(texts, model)
         assert done.parses is not None  # a request with a model is parsed
         return done.parses, done.vectors
@@ -84,8 +91,11 @@ class EncoderBatcher:
         return await request.future
 
     def close(self) -> None:
-        """Stop the worker thread once the batch being encoded (if any) is done."""
+        """Stop the worker thread once the batch being encoded (if any) is done, and the parse
+        process."""
         self._thread.shutdown(wait=False, cancel_futures=True)
+        if self.process is not None:
+            self.process.close()
 
     async def _run(self) -> None:
         """Encode batches while requests are waiting; the first waits a moment for company."""
@@ -107,41 +117,24 @@ class EncoderBatcher:
     async def _encode_batch(self, batch: list[_Request]) -> None:
         if not batch:
             return
-        loop = asyncio.get_running_loop()
         try:
-            results = await loop.run_in_executor(self._thread, self._work, batch)
+            results = await self._results(batch)
         except Exception as error:  # every caller of the batch gets the encoder's error
             for request in batch:
                 if not request.future.done():
                     request.future.set_exception(error)
             return
-        for request, done in zip(batch, results, strict=True):
+        for request, (vectors, parses) in zip(batch, results, strict=True):
             if not request.future.done():
-                request.future.set_result(done)
+                request.future.set_result(_Done(vectors, parses))
 
-    def _work(self, batch: list[_Request]) -> list[_Done]:
-        """On the worker thread: encode every text of the batch in one call, then parse the
-        texts of the requests to parse in one call per model (there is normally one)."""
-        vectors = self.encoder.encode([text for request in batch for text in request.texts])
-        rows, start = [], 0
-        for request in batch:
-            rows.append(np.asarray(vectors[start : start + len(request.texts)]))
-            start += len(request.texts)
-        parses: dict[int, list[Parse]] = {}
-        by_model: dict[int, list[int]] = {}
-        for position, request in enumerate(batch):
-            if request.model is not None:
-                by_model.setdefault(id(request.model), []).append(position)
-        for positions in by_model.values():
-            model = batch[positions[0]].model
-            assert model is not None
-            texts = [text for p in positions for text in batch[p].texts]
-            parsed = model.parse_encoded(texts, np.vstack([rows[p] for p in positions]))
-            start = 0
-            for p in positions:
-                parses[p] = parsed[start : start + len(batch[p].texts)]
-                start += len(batch[p].texts)
-        return [_Done(rows[p], parses.get(p)) for p in range(len(batch))]
+    async def _results(self, batch: list[_Request]) -> Results:
+        """The batch's work, in the parse process when there is one, else on the thread."""
+        if self.process is not None:
+            return await self.process.run([(r.texts, r.model is not None) for r in batch])
+        requests = [(r.texts, r.model) for r in batch]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, encode_and_parse, self.encoder, requests)
 
 
 async def parse_batched(

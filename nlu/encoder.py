@@ -75,10 +75,11 @@ def model_path(name: str) -> Path:
 
 
 def load_encoder(name: str, runtime: Runtime = "torch", threads: int = 0) -> Encoder:
-    """The encoder `name` (a folder or package) on a runtime; `threads` is ONNX Runtime's
-    (0: one per core), torch's comes from `set_threads`."""
+    """The encoder `name` (a folder or package) on a runtime with `threads` CPU threads (0: one
+    per core); torch's threads are the process's (`set_threads`)."""
     path = model_path(name)
     if runtime == "torch":
+        set_threads(threads)
         return SentenceEncoder(name, path)
     from nlu.onnx_encoder import OnnxEncoder, Precision  # noqa: PLC0415 (imports onnxruntime)
 

@@ -190,4 +190,5 @@ async def _close(app: web.Application) -> None:
     if components.telegram is not None:
         await components.telegram.stop()
     await asyncio.to_thread(components.kb.close)
+    await asyncio.to_thread(components.engine.encoder.close)
     await components.db.dispose()

@@ -1,0 +1,93 @@
+"""Parsing in a child process: the same parses and vectors as in the server, concurrent messages
+in one call, a child that dies replaced without losing the message, and a clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.components import nlu_config
+from bot.settings import Settings
+from nlu.batcher import EncoderBatcher, parse_batched
+from nlu.encoder import Encoder
+from nlu.model import NLUModel
+from nlu.parse_process import ModelRecipe, ParseProcess
+
+MESSAGES = [
+    "where is my order AB-123456?",
+    "I want my money back, this is the worst service",
+    "can I pay with PayPal",
+    "my name is John Smith and I live in Paris",
+    "hello",
+]
+
+
+@pytest.fixture(scope="module")
+def recipe(base_settings: Settings, demo_model_dir: Path) -> ModelRecipe:
+    nlu = base_settings.nlu
+    return ModelRecipe(
+        demo_model_dir, nlu_config(base_settings), nlu.encoder, nlu.encoder_runtime, 1
+    )
+
+
+@pytest.fixture(scope="module")
+def process(recipe: ModelRecipe, demo_nlu: NLUModel) -> Iterator[ParseProcess]:
+    started = ParseProcess(recipe, demo_nlu)
+    yield started
+    started.close()
+
+
+async def test_the_child_parses_as_the_server_would_and_together(
+    process: ParseProcess, demo_nlu: NLUModel, encoder: Encoder
+) -> None:
+    assert process.pid != os.getpid()
+    batcher = EncoderBatcher(demo_nlu.encoder, process=process)
+    results = await asyncio.gather(*(parse_batched(demo_nlu, t, batcher) for t in MESSAGES))
+    for text, (parse, vector) in zip(MESSAGES, results, strict=True):
+        alone = demo_nlu.parse(text)
+        assert parse.intent.name == alone.intent.name
+        assert parse.intent.confidence == pytest.approx(alone.intent.confidence, abs=1e-4)
+        assert parse.entities == alone.entities
+        assert parse.sentiment == alone.sentiment
+        assert vector is not None
+        np.testing.assert_allclose(vector, encoder.encode([text])[0], atol=1e-5)
+    (vectors,) = await asyncio.gather(batcher.encode(["shipping to Canada"]))
+    np.testing.assert_allclose(vectors[0], encoder.encode(["shipping to Canada"])[0], atol=1e-5)
+
+
+async def test_the_batcher_parses_with_its_process_model_only(
+    process: ParseProcess, base_settings: Settings, demo_model_dir: Path, encoder: Encoder
+) -> None:
+    other = NLUModel.load(demo_model_dir, nlu_config(base_settings), encoder)
+    batcher = EncoderBatcher(encoder, process=process)
+    with pytest.raises(ValueError, match="process's model only"):
+        await batcher.parse(other, ["hello"])
+
+
+async def test_a_child_that_dies_is_replaced_and_the_message_is_parsed(
+    recipe: ModelRecipe, demo_nlu: NLUModel
+) -> None:
+    process = ParseProcess(recipe, demo_nlu)
+    try:
+        batcher = EncoderBatcher(demo_nlu.encoder, process=process)
+        first = process.pid
+        os.kill(first, signal.SIGKILL)
+        parse, _ = await parse_batched(demo_nlu, "where is my order AB-123456?", batcher)
+        assert parse.intent.name == demo_nlu.parse("where is my order AB-123456?").intent.name
+        assert process.pid not in (first, os.getpid())
+    finally:
+        process.close()
+
+
+async def test_closing_stops_the_child(recipe: ModelRecipe, demo_nlu: NLUModel) -> None:
+    process = ParseProcess(recipe, demo_nlu)
+    pid = process.pid
+    EncoderBatcher(demo_nlu.encoder, process=process).close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
