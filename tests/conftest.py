@@ -22,6 +22,7 @@ from nlu.encoder import Encoder
 from nlu.model import NLUModel
 from nlu.training_data import read_training_data
 from storage import migrate
+from storage.database import Database
 from tests.servers import HelplineServer, PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +117,14 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         url = await _fresh_postgres_url(request.getfixturevalue("postgres"))
     await migrate.upgrade_async(url)
     yield url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A `Database` on `database_url` (SQLite, then PostgreSQL), disposed after the test."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

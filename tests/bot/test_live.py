@@ -4,9 +4,7 @@ stored, in id order; nothing that a rolled-back savepoint took back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import select
 
 from actions.conversations import add_message, open_conversation
@@ -18,11 +16,10 @@ from storage.models import Message
 QUESTION = "How did we do?"
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
+async def opened(db: Database, hub: LocalHub, sender: str) -> int:
+    """A conversation started in a unit of work of its own, before anyone subscribes."""
+    async with unit_of_work(db, hub, QUESTION) as session:
+        return (await open_conversation(session, "rest", sender)).id
 
 
 def drained(queue: asyncio.Queue[Payload]) -> list[Payload]:
@@ -39,9 +36,7 @@ async def stored_json(db: Database, conversation_id: int) -> list[dict[str, obje
 
 async def test_a_turn_publishes_its_messages_as_stored_in_order(db: Database) -> None:
     hub = LocalHub()
-    async with unit_of_work(db, hub, QUESTION) as session:  # the conversation, before anyone looks
-        conversation = await open_conversation(session, "rest", "ada")
-    conversation_id = conversation.id
+    conversation_id = await opened(db, hub, "ada")
     async with (
         hub.subscribe(conversation_topic(conversation_id)) as mine,
         hub.subscribe(channel_topic("rest")) as channel,
@@ -66,9 +61,7 @@ async def test_a_turn_publishes_its_messages_as_stored_in_order(db: Database) ->
 
 async def test_a_message_taken_back_by_its_savepoint_is_not_published(db: Database) -> None:
     hub = LocalHub()
-    async with unit_of_work(db, hub, QUESTION) as session:
-        conversation = await open_conversation(session, "rest", "bo")
-    conversation_id = conversation.id
+    conversation_id = await opened(db, hub, "bo")
     async with hub.subscribe(conversation_topic(conversation_id)) as mine:
         async with unit_of_work(db, hub, QUESTION) as session:
             conversation = await open_conversation(session, "rest", "bo")
@@ -83,9 +76,7 @@ async def test_a_message_taken_back_by_its_savepoint_is_not_published(db: Databa
 
 async def test_an_expired_message_is_read_back_before_it_is_published(db: Database) -> None:
     hub = LocalHub()
-    async with unit_of_work(db, hub, QUESTION) as session:
-        conversation = await open_conversation(session, "rest", "cy")
-    conversation_id = conversation.id
+    conversation_id = await opened(db, hub, "cy")
     async with hub.subscribe(conversation_topic(conversation_id)) as mine:
         async with unit_of_work(db, hub, QUESTION) as session:
             conversation = await open_conversation(session, "rest", "cy")

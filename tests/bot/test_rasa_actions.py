@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +59,6 @@ def action_server(tmp_path: Path, database_url: str) -> Iterator[ActionServerPro
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _post(server: ActionServerProcess, body: dict[str, Any]) -> tuple[int, Any]:

@@ -5,12 +5,10 @@ that starts inside a day, and after the satisfaction model is fitted again."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command
 from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,13 +39,6 @@ FILTERS = [
     ReportFilter(agent_id=2),
     ReportFilter(intent="refund_request", channel="web"),
 ]
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def write(db: Database, records: list[EventRecord]) -> None:

@@ -4,7 +4,6 @@ files by slug and content hash, and live changes to the index that encode one ar
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -31,13 +30,6 @@ from storage.models import AuditLog, Event, User
 from tests.knowledge_base.test_incremental import CountingEncoder
 
 HOURS = ArticleFields("Opening hours", "We open at 9 on weekdays.", tags=("shop",))
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _user(db: Database, name: str, role: str) -> User:

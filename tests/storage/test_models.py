@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -11,13 +10,6 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from storage.database import Database
 from storage.models import Conversation, Customer, Event, Message, Queue, Ticket
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _conversation(db: Database) -> int:
