@@ -7,6 +7,7 @@ in one interpreter. A `ParseProcess` loads the same model from the same files in
 batches there, on the machine's other core. The child is started and warmed before the server
 takes requests. When it dies (killed, out of memory) the batch is retried once in a fresh child;
 a second failure reaches the callers as `ParseProcessError`, and the next batch starts another.
+When the server dies, however it dies, the child ends too.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from nlu.batch_work import Results, encode_and_parse
@@ -94,7 +97,15 @@ _model: NLUModel | None = None  # in the child: the model it parses with
 
 def _load(recipe: ModelRecipe) -> None:
     global _model  # noqa: PLW0603 (the child's one model, loaded by the pool's initializer)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a server killed outright must not leave its child behind
+        threading.Thread(target=_exit_with, args=(parent,), name="parent", daemon=True).start()
     _model = recipe.load()
+
+
+def _exit_with(parent: BaseProcess) -> None:
+    parent.join()  # returns once the parent process has ended, however it ended
+    os._exit(0)
 
 
 def _ready() -> int:

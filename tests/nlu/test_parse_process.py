@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +95,41 @@ async def test_closing_stops_the_child(recipe: ModelRecipe, demo_nlu: NLUModel) 
     EncoderBatcher(demo_nlu.encoder, process=process).close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+SERVER = """
+import pickle, sys
+from nlu.parse_process import ParseProcess
+recipe = pickle.loads(open(sys.argv[1], "rb").read())
+process = ParseProcess(recipe, recipe.load())
+print(process.pid, flush=True)
+sys.stdin.read()  # until the test kills this process
+"""
+
+
+def test_the_child_ends_when_its_server_is_killed(recipe: ModelRecipe, tmp_path: Path) -> None:
+    (tmp_path / "recipe").write_bytes(pickle.dumps(recipe))
+    with subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(tmp_path / "recipe")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as server:
+        assert server.stdout is not None
+        child = int(server.stdout.readline())
+        assert _running(child)
+        server.kill()
+        server.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while _running(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(child)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is alive (an exited child of another process may linger as a zombie)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
