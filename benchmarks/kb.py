@@ -155,8 +155,7 @@ def _fit(
                 labels.append(bool(o.ranking) and o.ranking[0] in q.relevant)
     x, y = np.array(rows), np.array(labels)
     model = fit_confidence(x, y)
-    logits = model.bias + x @ np.array(model.weights)
-    p = 1 / (1 + np.exp(-logits))
+    p = model.probabilities(x)
     for threshold in np.round(np.arange(0.05, 1.0, 0.01), 2):
         answered = p >= threshold
         if answered.any() and (answered & ~y).sum() / answered.sum() <= target_wrong:
@@ -165,9 +164,8 @@ def _fit(
 
 
 def _decide(outcome: Outcome, model: ConfidenceModel, threshold: float) -> Outcome:
-    score, margin = outcome.features
-    logit = model.bias + model.weights[0] * score + model.weights[1] * margin
-    confidence = float(1 / (1 + np.exp(-logit))) if outcome.ranking else 0.0
+    rows = np.array([outcome.features])
+    confidence = float(model.probabilities(rows)[0]) if outcome.ranking else 0.0
     answered = outcome.ranking[0] if outcome.ranking and confidence >= threshold else None
     return Outcome(outcome.ranking, answered, confidence, outcome.features, outcome.ms)
 

@@ -7,7 +7,6 @@ removed at a time so that questions the knowledge base cannot answer are part of
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,10 +25,12 @@ class ConfidenceModel:
         """The estimated probability that the first passage's article answers the query."""
         if not passages:
             return 0.0
-        logit = self.bias + sum(
-            w * x for w, x in zip(self.weights, features(passages), strict=True)
-        )
-        return 1 / (1 + math.exp(-logit))
+        return float(self.probabilities(np.array([features(passages)]))[0])
+
+    def probabilities(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The probability for each row of `features` (best score, margin)."""
+        logits = self.bias + rows @ np.array(self.weights)
+        return 1 / (1 + np.exp(-logits))  # type: ignore[no-any-return]
 
 
 def features(passages: Sequence[Passage]) -> tuple[float, float]:
