@@ -51,6 +51,11 @@ class Metrics:
             "helpline_sla_escalations", "SLA clocks escalated before a breach", registry=r
         )
         self.sla_breaches = Counter("helpline_sla_breaches", "SLA clocks breached", registry=r)
+        self.parse_restarts = Gauge(
+            "helpline_parse_process_restarts",
+            "Parse processes started after one died",
+            registry=r,
+        )
 
     async def exposition(self, session: AsyncSession) -> bytes:
         """The text format, with queue depths read from the database now."""

@@ -59,6 +59,7 @@ class ParseProcess:
         self.recipe = recipe
         self.model = model
         self.pid = 0  # the child's process id
+        self.restarts = 0  # children started after the first one died
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -82,6 +83,7 @@ class ParseProcess:
                 if pool is self._pool:  # not restarted meanwhile by another batch's failure
                     pool.shutdown(wait=False, cancel_futures=True)
                     self._pool = await asyncio.to_thread(self._start)
+                    self.restarts += 1
                 if attempt == 2:
                     raise ParseProcessError(
                         "the parse process stopped twice while parsing this message"

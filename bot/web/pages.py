@@ -23,6 +23,7 @@ from bot.web.auth import (
 from bot.web.client_address import client_address
 from bot.web.render import render
 from bot.web.staff import staff
+from nlu.parse_process import ParseProcess
 from storage.database import RETRY_AFTER_S, unavailable
 
 routes = web.RouteTableDef()
@@ -54,14 +55,23 @@ async def health(request: web.Request) -> web.Response:
             # Redis down leaves this worker serving (rate limits fail open, clients resume from
             # the database), so it is reported here, not turned into an error status.
             "redis": await components.hub.status() if components.settings.redis_url else "off",
+            "parse_process": _parse_process(components.engine.encoder.process),
         }
     )
+
+
+def _parse_process(process: ParseProcess | None) -> dict[str, int] | str:
+    if process is None:
+        return "off"  # parsing runs on a thread of this process
+    return {"pid": process.pid, "restarts": process.restarts}
 
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format; no personal data: only counts, timings and queue depths."""
     components = request.app[keys.COMPONENTS]
+    process = components.engine.encoder.process
+    components.engine.metrics.parse_restarts.set(process.restarts if process else 0)
     async with components.db.session() as session:
         body = await components.engine.metrics.exposition(session)
     return web.Response(body=body, content_type="text/plain", charset="utf-8")

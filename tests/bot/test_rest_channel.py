@@ -106,3 +106,4 @@ async def test_health_reports_models_and_database(client: Client) -> None:
     assert body["status"] == "ok"
     assert body["intents"] == 14
     assert body["kb_articles"] >= 20
+    assert body["parse_process"] == "off"  # the test app parses on a thread

@@ -85,6 +85,7 @@ async def test_a_child_that_dies_is_replaced_and_the_message_is_parsed(
         parse, _ = await parse_batched(demo_nlu, "where is my order AB-123456?", batcher)
         assert parse.intent.name == demo_nlu.parse("where is my order AB-123456?").intent.name
         assert process.pid not in (first, os.getpid())
+        assert process.restarts == 1
     finally:
         process.close()
 
