@@ -34,7 +34,7 @@ Spec = Sequence[tuple[list[str], bool]]
 
 
 class ParseProcessError(RuntimeError):
-    """The parse process died twice on one batch."""
+    """The parse process could not start, or died twice on one batch."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,14 @@ class ParseProcess:
             initializer=_load,
             initargs=(self.recipe,),
         )
-        self.pid = pool.submit(_ready).result()  # the model is loaded before a message waits
+        try:
+            self.pid = pool.submit(_ready).result()  # the model is loaded before a message waits
+        except BrokenProcessPool as error:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise ParseProcessError(
+                "the parse process could not load the NLU model (its error is above); "
+                "nlu.parse_process: false parses in the server's process instead"
+            ) from error
         return pool
 
     async def run(self, spec: Spec) -> Results:

@@ -21,7 +21,7 @@ from bot.settings import Settings
 from nlu.batcher import EncoderBatcher, parse_batched
 from nlu.encoder import Encoder
 from nlu.model import NLUModel
-from nlu.parse_process import ModelRecipe, ParseProcess
+from nlu.parse_process import ModelRecipe, ParseProcess, ParseProcessError
 
 MESSAGES = [
     "where is my order AB-123456?",
@@ -88,6 +88,14 @@ async def test_a_child_that_dies_is_replaced_and_the_message_is_parsed(
         assert process.restarts == 1
     finally:
         process.close()
+
+
+def test_a_child_that_cannot_load_the_model_stops_start_up_with_a_clear_error(
+    recipe: ModelRecipe, demo_nlu: NLUModel, tmp_path: Path
+) -> None:
+    nowhere = ModelRecipe(tmp_path, recipe.config, recipe.encoder, recipe.runtime)
+    with pytest.raises(ParseProcessError, match="could not load the NLU model"):
+        ParseProcess(nowhere, demo_nlu)
 
 
 async def test_closing_stops_the_child(recipe: ModelRecipe, demo_nlu: NLUModel) -> None:
