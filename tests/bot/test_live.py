@@ -4,14 +4,16 @@ stored, in id order; nothing that a rolled-back savepoint took back."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.conversations import add_message, open_conversation
 from bot.live import LocalHub, Payload, channel_topic, conversation_topic, unit_of_work
 from bot.views import message_json
 from storage.database import Database
-from storage.models import Message
+from storage.models import Conversation, Message
 
 QUESTION = "How did we do?"
 
@@ -59,30 +61,37 @@ async def test_a_turn_publishes_its_messages_as_stored_in_order(db: Database) ->
     assert stored[0]["nlu"]["intent"] == "order_status"  # type: ignore[index]
 
 
-async def test_a_message_taken_back_by_its_savepoint_is_not_published(db: Database) -> None:
+Turn = Callable[[AsyncSession, Conversation], Awaitable[None]]
+
+
+async def published_by(db: Database, sender: str, turn: Turn) -> tuple[int, list[Payload]]:
+    """What a unit of work running `turn` in `sender`'s conversation published on its topic."""
     hub = LocalHub()
-    conversation_id = await opened(db, hub, "bo")
+    conversation_id = await opened(db, hub, sender)
     async with hub.subscribe(conversation_topic(conversation_id)) as mine:
         async with unit_of_work(db, hub, QUESTION) as session:
-            conversation = await open_conversation(session, "rest", "bo")
-            savepoint = await session.begin_nested()
-            await add_message(session, conversation, "customer", "never mind")
-            await savepoint.rollback()
-            await add_message(session, conversation, "customer", "kept")
-        published = drained(mine)
+            await turn(session, await open_conversation(session, "rest", sender))
+        return conversation_id, drained(mine)
+
+
+async def test_a_message_taken_back_by_its_savepoint_is_not_published(db: Database) -> None:
+    async def turn(session: AsyncSession, conversation: Conversation) -> None:
+        savepoint = await session.begin_nested()
+        await add_message(session, conversation, "customer", "never mind")
+        await savepoint.rollback()
+        await add_message(session, conversation, "customer", "kept")
+
+    conversation_id, published = await published_by(db, "bo", turn)
     assert [p["message"]["text"] for p in published] == ["kept"]
     assert [m["text"] for m in await stored_json(db, conversation_id)] == ["kept"]
 
 
 async def test_an_expired_message_is_read_back_before_it_is_published(db: Database) -> None:
-    hub = LocalHub()
-    conversation_id = await opened(db, hub, "cy")
-    async with hub.subscribe(conversation_topic(conversation_id)) as mine:
-        async with unit_of_work(db, hub, QUESTION) as session:
-            conversation = await open_conversation(session, "rest", "cy")
-            message, _ = await add_message(session, conversation, "customer", "first words")
-            await session.flush()
-            session.expire(message)
-        published = drained(mine)
+    async def turn(session: AsyncSession, conversation: Conversation) -> None:
+        message, _ = await add_message(session, conversation, "customer", "first words")
+        await session.flush()
+        session.expire(message)
+
+    conversation_id, published = await published_by(db, "cy", turn)
     assert [p["message"] for p in published] == await stored_json(db, conversation_id)
     assert published[0]["message"]["text"] == "first words"
