@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.conversations import set_conversation_status
 from actions.errors import Conflict, InvalidInput
 from actions.record import Actor, record
-from storage.models import Conversation, CsatResponse, Ticket
+from actions.tickets import latest_ticket
+from storage.models import Conversation, CsatResponse
 
 MAX_COMMENT = 2000
 
@@ -27,12 +28,7 @@ async def record_csat(
     )
     if existing is not None or conversation.status != "awaiting_rating":
         raise _rejected(session, actor, conversation, rating, already_rated=existing is not None)
-    ticket = await session.scalar(
-        select(Ticket)
-        .where(Ticket.conversation_id == conversation.id)
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
+    ticket = await latest_ticket(session, conversation.id)
     response = CsatResponse(
         conversation_id=conversation.id,
         ticket_id=ticket.id if ticket else None,

@@ -18,6 +18,7 @@ from actions.conversations import get_conversation, set_conversation_status
 from actions.errors import Conflict, Forbidden
 from actions.record import SYSTEM, Actor
 from actions.sla import start_clocks, start_next_response
+from actions.tickets import latest_ticket
 from routing import AgentLoad, TicketNeeds, can_serve
 from storage.models import Conversation, Ticket, User, utcnow
 
@@ -33,12 +34,7 @@ async def customer_wrote(
     back to open with its next-response clock running; a ticket resolved less than
     `reopen_within_days` ago is reopened. Returns the ticket the message belongs to, if any."""
     when = now or utcnow()
-    ticket = await session.scalar(
-        select(Ticket)
-        .where(Ticket.conversation_id == conversation.id)
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
+    ticket = await latest_ticket(session, conversation.id)
     if ticket is None:
         return None
     if ticket.status in ACTIVE:

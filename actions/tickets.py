@@ -72,6 +72,17 @@ async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
     return ticket
 
 
+async def latest_ticket(session: AsyncSession, conversation_id: int) -> Ticket | None:
+    """The conversation's newest ticket, whatever its status."""
+    ticket: Ticket | None = await session.scalar(
+        select(Ticket)
+        .where(Ticket.conversation_id == conversation_id)
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return ticket
+
+
 async def active_ticket(session: AsyncSession, conversation_id: int) -> Ticket | None:
     ticket: Ticket | None = await session.scalar(
         select(Ticket)

@@ -21,6 +21,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
+from actions.tickets import latest_ticket
 from bot.views import message_json, ticket_json
 from storage.database import Database
 from storage.models import Conversation, Message, Ticket
@@ -195,20 +196,11 @@ async def publish_changes(
                 outbound = {"kind": "message", "message": data, "csat_request": survey}
                 hub.publish(channel_topic(conversation.channel), outbound)
             if message.conversation_id not in latest:
-                latest[message.conversation_id] = await _latest_ticket(session, message)
+                latest[message.conversation_id] = await latest_ticket(session, conversation_id)
             ticket = latest[message.conversation_id]
             if ticket is not None:
                 scope = ticket_scope(ticket)
                 hub.publish(CONSOLE, {"kind": "message", "scope": scope, "data": data})
-
-
-async def _latest_ticket(session: AsyncSession, message: Message) -> Ticket | None:
-    return await session.scalar(
-        select(Ticket)
-        .where(Ticket.conversation_id == message.conversation_id)
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
 
 
 async def _by_id(
