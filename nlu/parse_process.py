@@ -60,7 +60,7 @@ class ParseProcess:
         self.model = model
         self.pid = 0  # the child's process id
         self.restarts = 0  # children started after the first one died
-        self._pool = self._start()
+        self._pool: ProcessPoolExecutor | None = self._start()  # None: to start again
 
     def _start(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(
@@ -80,25 +80,36 @@ class ParseProcess:
         return pool
 
     async def run(self, spec: Spec) -> Results:
-        """Encode every text of the batch in one call and parse those asked for."""
-        for attempt in (1, 2):
-            pool = self._pool
-            try:
-                return await asyncio.wrap_future(pool.submit(_run, list(spec)))
-            except BrokenProcessPool as error:
-                log.warning("the parse process died (attempt %d); starting another", attempt)
-                if pool is self._pool:  # not restarted meanwhile by another batch's failure
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = await asyncio.to_thread(self._start)
-                    self.restarts += 1
-                if attempt == 2:
-                    raise ParseProcessError(
-                        "the parse process stopped twice while parsing this message"
-                    ) from error
-        raise AssertionError("unreachable")
+        """Encode every text of the batch in one call and parse those asked for. The batcher
+        runs one batch at a time, so calls never overlap."""
+        try:
+            return await self._submit(spec)
+        except BrokenProcessPool:
+            log.warning("the parse process died; starting another for the batch")
+        try:
+            return await self._submit(spec)
+        except BrokenProcessPool as error:
+            raise ParseProcessError(
+                "the parse process stopped twice while parsing this message"
+            ) from error
+
+    async def _submit(self, spec: Spec) -> Results:
+        """The batch's results from the child, started first if the last one died (or could not
+        start); a child found dead is shut down, for the next call to replace."""
+        if self._pool is None:
+            self._pool = await asyncio.to_thread(self._start)
+            self.restarts += 1
+        pool = self._pool
+        try:
+            return await asyncio.wrap_future(pool.submit(_run, list(spec)))
+        except BrokenProcessPool:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            raise
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 _model: NLUModel | None = None  # in the child: the model it parses with

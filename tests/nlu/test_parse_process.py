@@ -90,6 +90,31 @@ async def test_a_child_that_dies_is_replaced_and_the_message_is_parsed(
         process.close()
 
 
+async def test_when_a_replacement_cannot_start_the_next_batch_starts_another(
+    recipe: ModelRecipe, demo_nlu: NLUModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process = ParseProcess(recipe, demo_nlu)
+    try:
+        batcher = EncoderBatcher(demo_nlu.encoder, process=process)
+        start = ParseProcess._start
+        failures = [ParseProcessError("no memory for another child")]
+
+        def flaky(self: ParseProcess) -> object:
+            if failures:
+                raise failures.pop()
+            return start(self)
+
+        monkeypatch.setattr(ParseProcess, "_start", flaky)
+        os.kill(process.pid, signal.SIGKILL)
+        with pytest.raises(ParseProcessError, match="no memory"):
+            await parse_batched(demo_nlu, "hello", batcher)
+        parse, _ = await parse_batched(demo_nlu, "where is my order AB-123456?", batcher)
+        assert parse.intent.name == demo_nlu.parse("where is my order AB-123456?").intent.name
+        assert process.restarts == 1
+    finally:
+        process.close()
+
+
 def test_a_child_that_cannot_load_the_model_stops_start_up_with_a_clear_error(
     recipe: ModelRecipe, demo_nlu: NLUModel, tmp_path: Path
 ) -> None:
