@@ -18,7 +18,6 @@ of config.yml's knowledge_base.answer_threshold."""
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -80,14 +79,6 @@ def rates(
     }
 
 
-def read_oos(path: Path) -> list[str]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"text", "label"} <= set(reader.fieldnames):
-            raise SystemExit(f"{path}: expected the columns text,label")
-        return [row["text"] for row in reader if row["label"] == "oos"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=REPO / "config.yml")
@@ -100,7 +91,8 @@ def main() -> None:
         raise SystemExit(f"knowledge base: {errors}")
     data = read_training_data(settings.resolve(settings.nlu.training_data))
     questions = [(e.intent, drafted(e.text, kb)) for e in data.examples if e.intent in ACCEPTED]
-    outside = [drafted(text, kb) for text in read_oos(args.oos)] if args.oos.exists() else []
+    oos = read_training_data(args.oos).examples if args.oos.exists() else []
+    outside = [drafted(e.text, kb) for e in oos if e.intent == "oos"]
     configured = settings.knowledge_base.answer_threshold
     result = {
         "questions": len(questions),
