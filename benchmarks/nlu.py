@@ -6,6 +6,7 @@
   on that fifth. Threshold 0: pure classification, as the published results are.
 - banking77_10shot: 10 examples per intent drawn (fixed seed) from the same training part,
   tested on the same held-out fifth, threshold 0.
+- `--fine-tune-epochs N` fine-tunes the encoder on each training set first (nlu.fine_tune).
 - clinc150: clinc150/train.csv (with its `oos` rows as out-of-scope examples) tested on
   clinc150/val.csv, at the confidence threshold of config.yml (or --threshold); `by_threshold`
   gives in-scope accuracy and OOS recall at other thresholds of the same trained model.
@@ -32,6 +33,7 @@ from encoding import add_encoder_options, encoder_from  # benchmarks/encoding.py
 from bot.components import settings_from_environment
 from nlu.encoder import Encoder
 from nlu.evaluate import evaluate, split_holdout
+from nlu.fine_tune import EncoderTuner, FineTuneConfig
 from nlu.model import NLUConfig
 from nlu.training_data import Example, TrainingData, read_training_data
 
@@ -58,19 +60,25 @@ def _sample(rng: random.Random, examples: list[Example], shots: int) -> list[Exa
     return rng.sample(examples, min(shots, len(examples)))
 
 
-def run(
-    name: str, datasets: Path, config: NLUConfig, encoder: Encoder, threshold: float
+def run(  # noqa: PLR0917
+    name: str,
+    datasets: Path,
+    config: NLUConfig,
+    encoder: Encoder,
+    threshold: float,
+    tuner: EncoderTuner,
 ) -> dict[str, Any]:
     if name == "clinc150":
         train = read_training_data(datasets / "clinc150/train.csv")
         test = read_training_data(datasets / "clinc150/val.csv")
         clinc = replace(config, confidence_threshold=threshold)
-        return evaluate(train, test, clinc, encoder, "oos", sweep=SWEEP)
+        return evaluate(train, test, clinc, encoder, "oos", sweep=SWEEP, tuner=tuner)
     banking = read_training_data(datasets / "banking77/train.csv")
     train, test = split_holdout(banking, HOLDOUT, SEED)
     if name == "banking77_10shot":
         train = few_shot(train, SHOTS)
-    return evaluate(train, test, replace(config, confidence_threshold=0.0), encoder)
+    banking_config = replace(config, confidence_threshold=0.0)
+    return evaluate(train, test, banking_config, encoder, tuner=tuner)
 
 
 def main() -> None:
@@ -80,13 +88,23 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None, help="default: config.yml")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--fine-tune-epochs",
+        type=float,
+        default=0.0,
+        help="fine-tune the encoder on each training set first, for this many epochs",
+    )
     add_encoder_options(parser)
     args = parser.parse_args()
     settings = settings_from_environment(args.config)
     threshold = args.threshold if args.threshold is not None else settings.nlu.confidence_threshold
     encoder = encoder_from(args, settings.nlu.encoder)
-    config = NLUConfig(encoder=encoder.name, language=settings.language)
-    results = {name: run(name, args.datasets, config, encoder, threshold) for name in args.only}
+    fine_tune = FineTuneConfig(args.fine_tune_epochs, settings.nlu.fine_tune.learning_rate)
+    config = NLUConfig(encoder=encoder.name, language=settings.language, fine_tune=fine_tune)
+    tuner = EncoderTuner(settings.nlu.encoder, args.runtime, fine_tune, args.threads)
+    results = {
+        name: run(name, args.datasets, config, encoder, threshold, tuner) for name in args.only
+    }
     if args.json:
         print(json.dumps(results))
         return

@@ -28,6 +28,7 @@ from knowledge_base.index import DenseStore, KnowledgeBaseIndex
 from knowledge_base.indexing import CACHE_FILE, index_articles, index_sources
 from knowledge_base.pgvector_store import PgVectorStore
 from nlu.encoder import Encoder, encoder_name, load_encoder
+from nlu.fine_tune import EncoderTuner, FineTuneConfig
 from nlu.model import NLUConfig, NLUModel
 from nlu.parse_process import ModelRecipe, ParseProcess
 from nlu.sentiment import SentimentBands
@@ -49,6 +50,9 @@ def nlu_config(settings: Settings) -> NLUConfig:
         confidence_threshold=settings.nlu.confidence_threshold,
         language=settings.language,
         spacy_model=settings.nlu.spacy_model,
+        fine_tune=FineTuneConfig(
+            settings.nlu.fine_tune.epochs, settings.nlu.fine_tune.learning_rate
+        ),
         sentiment=SentimentBands(
             settings.nlu.sentiment.negative_at, settings.nlu.sentiment.positive_at
         ),
@@ -58,6 +62,12 @@ def nlu_config(settings: Settings) -> NLUConfig:
 def settings_encoder(settings: Settings, threads: int = 0) -> Encoder:
     """The encoder config.yml names, on its runtime, with `threads` CPU threads (0: all)."""
     return load_encoder(settings.nlu.encoder, settings.nlu.encoder_runtime, threads)
+
+
+def encoder_tuner(settings: Settings, threads: int = 0) -> EncoderTuner:
+    """Fine-tunes (and loads fine-tuned copies of) the encoder config.yml names."""
+    nlu = settings.nlu
+    return EncoderTuner(nlu.encoder, nlu.encoder_runtime, nlu_config(settings).fine_tune, threads)
 
 
 def model_recipe(settings: Settings) -> ModelRecipe:

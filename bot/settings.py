@@ -51,6 +51,14 @@ class SentimentSettings(_Frozen):
         return self
 
 
+class FineTuneSettings(_Frozen):
+    # Epochs of training the encoder on the intents before the classifier (0: the encoder as it
+    # ships). Pays most with few examples per intent; costs training time and a second encoding
+    # of each message (the knowledge base keeps the encoder as it ships).
+    epochs: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
+    learning_rate: Annotated[float, Field(gt=0.0, le=1e-2)] = 1e-4
+
+
 class NLUSettings(_Frozen):
     training_data: Path
     model_dir: Path
@@ -69,6 +77,7 @@ class NLUSettings(_Frozen):
     # entities; "" switches it off.
     spacy_model: str = ""
     sentiment: SentimentSettings = SentimentSettings()
+    fine_tune: FineTuneSettings = FineTuneSettings()
 
     @field_validator("spacy_model")
     @classmethod

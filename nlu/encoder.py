@@ -74,9 +74,12 @@ def model_path(name: str) -> Path:
     return path
 
 
-def load_encoder(name: str, runtime: Runtime = "torch", threads: int = 0) -> Encoder:
+def load_encoder(
+    name: str, runtime: Runtime = "torch", threads: int = 0, export_dir: Path | None = None
+) -> Encoder:
     """The encoder `name` (a folder or package) on a runtime with `threads` CPU threads (0: one
-    per core); torch's threads are the process's (`set_threads`)."""
+    per core); torch's threads are the process's (`set_threads`). An ONNX runtime keeps the
+    export in `export_dir` (default: the user's cache)."""
     path = model_path(name)
     if runtime == "torch":
         set_threads(threads)
@@ -84,7 +87,7 @@ def load_encoder(name: str, runtime: Runtime = "torch", threads: int = 0) -> Enc
     from nlu.onnx_encoder import OnnxEncoder, Precision  # noqa: PLC0415 (imports onnxruntime)
 
     precision: Precision = "int8" if runtime == "onnx-int8" else "fp32"
-    return OnnxEncoder(encoder_name(name, runtime), path, precision, threads)
+    return OnnxEncoder(encoder_name(name, runtime), path, precision, threads, export_dir)
 
 
 def encoder_name(name: str, runtime: Runtime) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from nlu.encoder import Encoder
+from nlu.fine_tune import EncoderTuner
 from nlu.folds import holdout_indices
 from nlu.model import NLUConfig, NLUModel, Progress
 from nlu.parse import Parse
@@ -35,11 +36,12 @@ def evaluate(  # noqa: PLR0917 (bot/cli.py passes oos_label and progress positio
     oos_label: str | None = None,
     progress: Progress | None = None,
     sweep: tuple[float, ...] = (),
+    tuner: EncoderTuner | None = None,
 ) -> dict[str, Any]:
     """Metrics of a model trained on `train` and run on `test` (see README: NLU evaluation)."""
     in_scope = [e for e in train.examples if e.intent != oos_label]
     started = time.perf_counter()
-    model = NLUModel.train(train, config, encoder, progress, oos_label)
+    model = NLUModel.train(train, config, encoder, progress, oos_label, tuner)
     train_seconds = time.perf_counter() - started
     texts, gold = [e.text for e in test.examples], [e.intent for e in test.examples]
     started = time.perf_counter()

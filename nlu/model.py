@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +19,7 @@ import numpy as np
 from nlu.classifier import ClassifierConfig
 from nlu.encoder import Encoder, Vectors
 from nlu.entities import Entity, EntityExtractor
+from nlu.fine_tune import ENCODER_FOLDER, EXPORT_FOLDER, EncoderTuner, FineTuneConfig, is_tuned
 from nlu.folds import holdout_indices
 from nlu.language import detect_language
 from nlu.out_of_scope import scrambled
@@ -49,6 +53,7 @@ class NLUConfig:
     confidence_threshold: float = 0.45
     language: str = "en"
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
     validation_fraction: float = 0.1  # of each intent's examples, held out to calibrate fallback
     # An installed spaCy pipeline package whose NER adds entities at parse time ("" for none);
     # like the threshold it is not part of the trained weights, so not of the fingerprint.
@@ -59,6 +64,7 @@ class NLUConfig:
         return {
             "encoder": self.encoder,
             "classifier": self.classifier.as_dict(),
+            "fine_tune": self.fine_tune.as_dict(),
             "validation_fraction": self.validation_fraction,
         }
 
@@ -74,17 +80,20 @@ def data_fingerprint(data: TrainingData) -> str:
 
 
 class NLUModel:
-    def __init__(
+    def __init__(  # noqa: PLR0917 (the parts of a model)
         self,
         config: NLUConfig,
         encoder: Encoder,
         scorer: IntentScorer,
         data: TrainingData,
         metadata: dict[str, Any],
+        tuned: Encoder | None = None,
     ) -> None:
         self.config = config
         self.metadata = metadata
         self._encoder = encoder
+        self._tuned = tuned  # the fine-tuned copy that gives the intent vectors, if any
+        self._tuned_folder: Path | None = None  # a newly trained one's files, until it is gone
         self._scorer = scorer
         statistical = StatisticalEntities(config.spacy_model) if config.spacy_model else None
         self._entities = EntityExtractor(data, config.language, statistical)
@@ -92,15 +101,18 @@ class NLUModel:
         self.intents = set(scorer.classifier.labels)
 
     @classmethod
-    def train(
+    def train(  # noqa: PLR0917 (bot/cli and nlu/evaluate pass them positionally)
         cls,
         data: TrainingData,
         config: NLUConfig,
         encoder: Encoder,
         progress: Progress | None = None,
         oos_label: str | None = None,
+        tuner: EncoderTuner | None = None,
     ) -> NLUModel:
-        """Fit the classifier and calibrate fallback; `oos_label` marks out-of-scope examples."""
+        """Fit the classifier and calibrate fallback; `oos_label` marks out-of-scope examples.
+        With `config.fine_tune` epochs, `tuner` first fine-tunes the encoder on the examples
+        not held out for calibration (so that fallback learns from messages it has not seen)."""
         in_scope = [e for e in data.examples if e.intent != oos_label]
         texts, intents = [e.text for e in in_scope], [e.intent for e in in_scope]
         out_of_scope = [e.text for e in data.examples if e.intent == oos_label]
@@ -108,7 +120,14 @@ class NLUModel:
         gibberish = scrambled([texts[i] for i in _spread(held, _gibberish_count(len(held)))])
         negatives = out_of_scope + gibberish
         stages = _Stages(progress, len(texts) + len(negatives))
-        vectors = encode_in_batches(encoder, texts + negatives, stages.encoded)
+        folder, tuned = None, None
+        if config.fine_tune.epochs > 0:
+            if tuner is None:
+                raise ValueError("nlu.fine_tune needs the base encoder's files: pass a tuner")
+            folder = Path(tempfile.mkdtemp(prefix="helpline-encoder-"))
+            kept_texts, kept_intents = [texts[i] for i in kept], [intents[i] for i in kept]
+            tuned = tuner.tune(kept_texts, kept_intents, folder, stages.tuned)
+        vectors = encode_in_batches(tuned or encoder, texts + negatives, stages.encoded)
         known = vectors[: len(texts)]
         detector = calibrate(
             (known[kept], [texts[i] for i in kept], [intents[i] for i in kept]),
@@ -131,17 +150,35 @@ class NLUModel:
             "oos_label": oos_label,
             "fallback_calibrated": detector.calibrated,
         }
-        return cls(config, encoder, scorer, data, metadata)
+        model = cls(config, encoder, scorer, data, metadata, tuned)
+        if folder is not None:
+            model._tuned_folder = folder
+            weakref.finalize(model, shutil.rmtree, folder, ignore_errors=True)
+        return model
 
     def save(self, directory: Path, data: TrainingData) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self._scorer.save(directory)
         rules = {"synonyms": data.synonyms, "regexes": data.regexes, "lookups": data.lookups}
         (directory / DATA).write_text(json.dumps(rules, indent=1), encoding="utf-8")
+        if self._tuned_folder is not None:
+            for part in (ENCODER_FOLDER, EXPORT_FOLDER):
+                source = self._tuned_folder / part
+                if source.is_dir():
+                    shutil.rmtree(directory / part, ignore_errors=True)
+                    shutil.copytree(source, directory / part)
         (directory / METADATA).write_text(json.dumps(self.metadata, indent=2), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path, config: NLUConfig, encoder: Encoder) -> NLUModel:
+    def load(
+        cls,
+        directory: Path,
+        config: NLUConfig,
+        encoder: Encoder,
+        tuner: EncoderTuner | None = None,
+    ) -> NLUModel:
+        """The model saved in `directory`; one trained with a fine-tuned encoder needs `tuner`
+        to load that encoder on the runtime of the base one."""
         metadata = read_metadata(directory)
         if metadata.get("format_version") != FORMAT_VERSION:
             raise ModelMismatchError(
@@ -158,7 +195,17 @@ class NLUModel:
         data = TrainingData(
             synonyms=rules["synonyms"], regexes=rules["regexes"], lookups=rules["lookups"]
         )
-        return cls(config, encoder, IntentScorer.load(directory), data, metadata)
+        tuned = None
+        if config.fine_tune.epochs > 0:
+            if tuner is None:
+                raise ValueError(f"{directory}: a fine-tuned model needs a tuner to load")
+            if not is_tuned(directory):
+                raise ModelMismatchError(
+                    f"{directory}: the fine-tuned encoder ({ENCODER_FOLDER}/) is missing; "
+                    "retrain with `helpline train`"
+                )
+            tuned = tuner.load(directory)
+        return cls(config, encoder, IntentScorer.load(directory), data, metadata, tuned)
 
     def parse(self, text: str) -> Parse:
         return self.parse_many([text])[0]
@@ -166,7 +213,7 @@ class NLUModel:
     def parse_many(self, texts: list[str]) -> list[Parse]:
         """Parse a batch of messages with one encoder call."""
         free = self.to_encode(texts)
-        return self.parse_encoded(texts, self._encoder.encode(free) if free else None)
+        return self._parsed(texts, (self._tuned or self._encoder).encode(free) if free else None)
 
     @property
     def encoder(self) -> Encoder:
@@ -179,11 +226,19 @@ class NLUModel:
 
     def parse_encoded(self, texts: list[str], vectors: Vectors | None) -> list[Parse]:
         """Parse messages whose vectors were encoded elsewhere (one row per `to_encode(texts)`
-        text, in order; None when there is none), e.g. by a batcher shared with other callers."""
+        text, in order; None when there is none), e.g. by a batcher shared with other callers.
+        They are the base encoder's; a fine-tuned model encodes the texts again with its own."""
         free = self.to_encode(texts)
         if free and (vectors is None or len(vectors) != len(free)):
             rows = 0 if vectors is None else len(vectors)
             raise ValueError(f"{len(free)} texts need vectors, but {rows} rows were given")
+        if free and self._tuned is not None:
+            vectors = self._tuned.encode(free)
+        return self._parsed(texts, vectors)
+
+    def _parsed(self, texts: list[str], vectors: Vectors | None) -> list[Parse]:
+        """`vectors`: the intent vectors of `to_encode(texts)`."""
+        free = self.to_encode(texts)
         scores = self._scorer.score(vectors, free) if free and vectors is not None else None
         languages = [detect_language(text, self.config.language) for text in free]
         entities = self._entities.extract_many(free, languages)
@@ -253,16 +308,24 @@ def _gibberish_count(held: int) -> int:
 
 
 class _Stages:
-    """Training progress: encoding counts one step per text, each of the two fits a quarter."""
+    """Training progress: encoding counts one step per text, each of the two fits a quarter,
+    and fine-tuning (when there is any) as much as all the rest."""
 
     def __init__(self, progress: Progress | None, texts: int) -> None:
         self._progress = progress
         self._fit_steps = max(1, texts // 4)
+        self._tuning = 0  # steps of fine-tuning, once it has started
         self._total = texts + 2 * self._fit_steps
         self._done = 0
 
+    def tuned(self, done: int, total: int) -> None:
+        if not self._tuning:
+            self._tuning = self._total
+            self._total *= 2
+        self._report(round(done / total * self._tuning))
+
     def encoded(self, done: int, _total: int) -> None:
-        self._report(done)
+        self._report(self._tuning + done)
 
     def fitted(self) -> None:
         self._report(self._done + self._fit_steps)
@@ -286,7 +349,8 @@ def encode_in_batches(
 
 def _described(trained_with: dict[str, Any]) -> str:
     return (
-        f"encoder {trained_with.get('encoder')!r}, classifier {trained_with.get('classifier')} "
+        f"encoder {trained_with.get('encoder')!r}, fine-tuning {trained_with.get('fine_tune')}, "
+        f"classifier {trained_with.get('classifier')} "
         f"and validation fraction {trained_with.get('validation_fraction')}"
     )
 

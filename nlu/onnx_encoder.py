@@ -187,10 +187,13 @@ def _max_length(path: Path) -> int:
 
 def _check_mean_pooling(path: Path) -> None:
     pooling = path / "1_Pooling" / "config.json"
-    if pooling.exists() and not json.loads(pooling.read_text(encoding="utf-8")).get(
-        "pooling_mode_mean_tokens", False
-    ):
+    if pooling.exists() and not _pools_by_mean(json.loads(pooling.read_text(encoding="utf-8"))):
         raise ValueError(
             f"{path}: the ONNX runtime computes mean pooling only, and this model pools "
             "otherwise; set nlu.encoder_runtime to torch"
         )
+
+
+def _pools_by_mean(config: dict[str, object]) -> bool:
+    """sentence-transformers before 6 wrote one flag a mode, from 6 on one `pooling_mode`."""
+    return bool(config.get("pooling_mode_mean_tokens")) or config.get("pooling_mode") == "mean"

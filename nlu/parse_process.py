@@ -26,6 +26,7 @@ from pathlib import Path
 
 from nlu.batch_work import Results, encode_and_parse
 from nlu.encoder import Runtime, load_encoder
+from nlu.fine_tune import EncoderTuner
 from nlu.model import NLUConfig, NLUModel
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ class ModelRecipe:
 
     def load(self) -> NLUModel:
         encoder = load_encoder(self.encoder, self.runtime, self.threads)
-        return NLUModel.load(self.directory, self.config, encoder)
+        tuner = EncoderTuner(self.encoder, self.runtime, self.config.fine_tune, self.threads)
+        return NLUModel.load(self.directory, self.config, encoder, tuner)
 
 
 class ParseProcess:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bot.cli import common
-from bot.components import nlu_config, settings_encoder
+from bot.components import encoder_tuner, model_recipe, nlu_config, settings_encoder
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def train_if_needed(settings: Settings, force: bool, oos_label: str | None = Non
         return
     encoder = settings_encoder(settings)
     with common.progress_bar("Training NLU") as progress:
-        model = NLUModel.train(data, config, encoder, progress, oos_label)
+        model = NLUModel.train(data, config, encoder, progress, oos_label, encoder_tuner(settings))
     model.save(model_dir, data)
     common.console.print(
         f"trained {len(model.intents)} intents on {model.metadata['examples']} examples "
@@ -80,15 +80,11 @@ def _up_to_date(model_dir: Path, fingerprints: tuple[str, str, str | None], read
 @app.command("parse")
 def nlu_parse(text: str, config: common.ConfigOption = common.DEFAULT_CONFIG) -> None:
     """Parse one message; prints Rasa's /model/parse JSON plus sentiment and language."""
-    from nlu.model import ModelMismatchError, NLUModel  # noqa: PLC0415
+    from nlu.model import ModelMismatchError  # noqa: PLC0415
 
     settings = common.load(config)
     try:
-        model = NLUModel.load(
-            settings.resolve(settings.nlu.model_dir),
-            nlu_config(settings),
-            settings_encoder(settings),
-        )
+        model = model_recipe(settings).load()
     except (FileNotFoundError, ModelMismatchError) as exc:
         raise common.fail(str(exc)) from exc
     print(json.dumps(model.parse(text).as_rasa(), ensure_ascii=False))
@@ -139,6 +135,7 @@ def nlu_evaluate(
             settings_encoder(settings),
             oos_label or settings.nlu.oos_label,
             progress,
+            tuner=encoder_tuner(settings),
         )
     if as_json:
         print(json.dumps(result))

@@ -1,0 +1,137 @@
+"""Fine-tuning the encoder on the intents: the tuned copy, the model that carries it, and loading
+it again (real weights, trained for a few steps)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.components import encoder_tuner, nlu_config
+from bot.settings import ConfigError, Settings, load_settings
+from nlu.encoder import Encoder, Vectors, model_path
+from nlu.fine_tune import ENCODER_FOLDER, EncoderTuner, FineTuneConfig, fine_tune
+from nlu.model import ModelMismatchError, NLUConfig, NLUModel
+from tests.nlu.test_model import EXAMPLES, QUERIES, small_data
+
+TUNING = FineTuneConfig(epochs=8, learning_rate=1e-4, batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def config(encoder: Encoder) -> NLUConfig:
+    return NLUConfig(encoder=encoder.name, confidence_threshold=0.3, fine_tune=TUNING)
+
+
+@pytest.fixture(scope="module")
+def tuner(base_settings: Settings) -> EncoderTuner:
+    return replace(encoder_tuner(base_settings), config=TUNING)
+
+
+@pytest.fixture(scope="module")
+def model(encoder: Encoder, config: NLUConfig, tuner: EncoderTuner) -> NLUModel:
+    return NLUModel.train(small_data(), config, encoder, tuner=tuner)
+
+
+@pytest.fixture(scope="module")
+def saved(model: NLUModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("tuned") / "nlu"
+    model.save(directory, small_data())
+    return directory
+
+
+def _margin(vectors: Vectors, labels: list[str]) -> float:
+    """Mean cosine of same-intent pairs minus that of different-intent pairs."""
+    cosines = vectors @ vectors.T
+    same = np.equal.outer(labels, labels)
+    off_diagonal = ~np.eye(len(labels), dtype=bool)
+    return float(cosines[same & off_diagonal].mean() - cosines[~same].mean())
+
+
+def test_tuning_draws_an_intents_examples_together(
+    encoder: Encoder, tuner: EncoderTuner, tmp_path: Path
+) -> None:
+    texts = [text for texts in EXAMPLES.values() for text in texts]
+    labels = [intent for intent, texts in EXAMPLES.items() for _ in texts]
+    tuned = tuner.tune(texts, labels, tmp_path)
+    assert (tmp_path / ENCODER_FOLDER / "model.safetensors").is_file()
+    before, after = encoder.encode(texts), tuned.encode(texts)
+    assert np.allclose(np.linalg.norm(after, axis=1), 1.0, atol=1e-4)
+    assert _margin(after, labels) > _margin(before, labels) + 0.1
+    unseen = encoder.encode(["where is my parcel"]), tuned.encode(["where is my parcel"])
+    assert float((unseen[0] @ unseen[1].T)[0, 0]) < 0.99  # the weights changed
+
+
+def test_a_tuned_model_parses_its_intents(model: NLUModel) -> None:
+    assert [model.parse(q).intent.name for q in QUERIES] == list(EXAMPLES)[:3]
+    assert model.metadata["fine_tune"] == TUNING.as_dict()
+
+
+def test_parse_encoded_uses_the_tuned_vectors_not_the_given_ones(
+    model: NLUModel, encoder: Encoder
+) -> None:
+    base = encoder.encode(QUERIES)
+    from_base = model.parse_encoded(QUERIES, base)
+    direct = model.parse_many(QUERIES)
+    for a, b in zip(from_base, direct, strict=True):
+        assert [s.name for s in a.intent_ranking] == [s.name for s in b.intent_ranking]
+        assert a.intent.confidence == pytest.approx(b.intent.confidence, abs=1e-5)
+
+
+def test_save_and_load_keep_the_tuned_encoder(
+    model: NLUModel, saved: Path, config: NLUConfig, encoder: Encoder, tuner: EncoderTuner
+) -> None:
+    assert (saved / ENCODER_FOLDER).is_dir()
+    loaded = NLUModel.load(saved, config, encoder, tuner)
+    for query in QUERIES:
+        before, after = model.parse(query), loaded.parse(query)
+        assert [s.name for s in after.intent_ranking] == [s.name for s in before.intent_ranking]
+        for a, b in zip(after.intent_ranking, before.intent_ranking, strict=True):
+            assert a.confidence == pytest.approx(b.confidence, abs=1e-5)
+
+
+def test_loading_a_tuned_model_without_tuning_in_the_config_fails(
+    saved: Path, config: NLUConfig, encoder: Encoder
+) -> None:
+    untuned = replace(config, fine_tune=FineTuneConfig())
+    with pytest.raises(ModelMismatchError, match="fine-tuning") as info:
+        NLUModel.load(saved, untuned, encoder)
+    assert "'epochs': 8" in str(info.value)
+    assert "'epochs': 0.0" in str(info.value)
+
+
+def test_a_tuned_model_whose_encoder_is_gone_says_so(
+    saved: Path, config: NLUConfig, encoder: Encoder, tuner: EncoderTuner, tmp_path: Path
+) -> None:
+    copy = tmp_path / "nlu"
+    shutil.copytree(saved, copy)
+    shutil.rmtree(copy / ENCODER_FOLDER)
+    with pytest.raises(ModelMismatchError, match=r"\(encoder/\) is missing"):
+        NLUModel.load(copy, config, encoder, tuner)
+    with pytest.raises(ValueError, match="tuner"):
+        NLUModel.load(saved, config, encoder)
+
+
+def test_training_with_tuning_needs_a_tuner(encoder: Encoder, config: NLUConfig) -> None:
+    with pytest.raises(ValueError, match="tuner"):
+        NLUModel.train(small_data(), config, encoder)
+
+
+def test_fine_tune_refuses_what_it_cannot_learn(tmp_path: Path, tuner: EncoderTuner) -> None:
+    base = model_path(tuner.base)
+    with pytest.raises(ValueError, match="more than 0 epochs"):
+        fine_tune(base, ["a", "b"], ["x", "y"], FineTuneConfig(), tmp_path / "out")
+    with pytest.raises(ValueError, match="two intents"):
+        fine_tune(base, ["a", "b"], ["x", "x"], TUNING, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_config_yml_fine_tune_is_checked(tmp_path: Path, base_settings: Settings) -> None:
+    assert nlu_config(base_settings).fine_tune.epochs == base_settings.nlu.fine_tune.epochs
+    config = tmp_path / "config.yml"
+    source = (Path(__file__).resolve().parents[2] / "config.yml").read_text(encoding="utf-8")
+    config.write_text(source.replace("nlu:\n", "nlu:\n  fine_tune: {epochs: -1}\n", 1))
+    with pytest.raises(ConfigError, match=r"fine_tune\.epochs"):
+        load_settings(config)
