@@ -15,7 +15,14 @@ import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.components import Components, build_kb, nlu_config, settings_encoder, wire
+from bot.components import (
+    Components,
+    build_kb,
+    encoder_tuner,
+    nlu_config,
+    settings_encoder,
+    wire,
+)
 from bot.settings import Settings, load_settings
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.encoder import Encoder
@@ -45,13 +52,15 @@ def demo_model_dir(
     """The demo bot's NLU model, trained once for the whole run into a temporary folder."""
     directory = tmp_path_factory.mktemp("nlu-model")
     data = read_training_data(base_settings.resolve(base_settings.nlu.training_data))
-    NLUModel.train(data, nlu_config(base_settings), encoder).save(directory, data)
+    config, tuner = nlu_config(base_settings), encoder_tuner(base_settings)
+    NLUModel.train(data, config, encoder, tuner=tuner).save(directory, data)
     return directory
 
 
 @pytest.fixture(scope="session")
 def demo_nlu(base_settings: Settings, encoder: Encoder, demo_model_dir: Path) -> NLUModel:
-    return NLUModel.load(demo_model_dir, nlu_config(base_settings), encoder)
+    config, tuner = nlu_config(base_settings), encoder_tuner(base_settings)
+    return NLUModel.load(demo_model_dir, config, encoder, tuner)
 
 
 @pytest.fixture(scope="session")

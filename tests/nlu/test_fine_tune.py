@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from bot.components import encoder_tuner, nlu_config
 from bot.settings import ConfigError, Settings, load_settings
@@ -130,8 +131,9 @@ def test_fine_tune_refuses_what_it_cannot_learn(tmp_path: Path, tuner: EncoderTu
 
 def test_config_yml_fine_tune_is_checked(tmp_path: Path, base_settings: Settings) -> None:
     assert nlu_config(base_settings).fine_tune.epochs == base_settings.nlu.fine_tune.epochs
+    data = yaml.safe_load(base_settings.resolve(Path("config.yml")).read_text(encoding="utf-8"))
+    data["nlu"]["fine_tune"] = {"epochs": -1}
     config = tmp_path / "config.yml"
-    source = (Path(__file__).resolve().parents[2] / "config.yml").read_text(encoding="utf-8")
-    config.write_text(source.replace("nlu:\n", "nlu:\n  fine_tune: {epochs: -1}\n", 1))
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"fine_tune\.epochs"):
         load_settings(config)

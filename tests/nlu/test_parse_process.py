@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.components import nlu_config
+from bot.components import encoder_tuner, nlu_config
 from bot.settings import Settings
 from nlu.batcher import EncoderBatcher, parse_batched
 from nlu.encoder import Encoder
@@ -68,7 +68,8 @@ async def test_the_child_parses_as_the_server_would_and_together(
 async def test_the_batcher_parses_with_its_process_model_only(
     process: ParseProcess, base_settings: Settings, demo_model_dir: Path, encoder: Encoder
 ) -> None:
-    other = NLUModel.load(demo_model_dir, nlu_config(base_settings), encoder)
+    config, tuner = nlu_config(base_settings), encoder_tuner(base_settings)
+    other = NLUModel.load(demo_model_dir, config, encoder, tuner)
     batcher = EncoderBatcher(encoder, process=process)
     with pytest.raises(ValueError, match="process's model only"):
         await batcher.parse(other, ["hello"])
