@@ -43,7 +43,8 @@ SEED = 13
 HOLDOUT = 0.2
 SHOTS = 10
 BENCHMARKS = ("banking77", "banking77_10shot", "clinc150")
-SWEEP = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)  # clinc150 also reports these thresholds (one training)
+# clinc150 also reports these thresholds (of one training)
+SWEEP = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
 
 
 def few_shot(data: TrainingData, shots: int, seed: int = SEED) -> TrainingData:
