@@ -112,7 +112,9 @@ class NLUModel:
     ) -> NLUModel:
         """Fit the classifier and calibrate fallback; `oos_label` marks out-of-scope examples.
         With `config.fine_tune` epochs, `tuner` first fine-tunes the encoder on the examples
-        not held out for calibration (so that fallback learns from messages it has not seen)."""
+        not held out for calibration (so that fallback learns from messages it has not seen),
+        and on the out-of-scope examples as one more class, which teaches the encoder to set
+        such messages apart (CLINC150, README: out-of-scope recall 93 -> 95% at 0.4)."""
         in_scope = [e for e in data.examples if e.intent != oos_label]
         texts, intents = [e.text for e in in_scope], [e.intent for e in in_scope]
         out_of_scope = [e.text for e in data.examples if e.intent == oos_label]
@@ -120,13 +122,15 @@ class NLUModel:
         gibberish = scrambled([texts[i] for i in _spread(held, _gibberish_count(len(held)))])
         negatives = out_of_scope + gibberish
         stages = _Stages(progress, len(texts) + len(negatives))
-        folder, tuned = None, None
+        folder, tuned, tuned_on = None, None, {}
         if config.fine_tune.epochs > 0:
             if tuner is None:
                 raise ValueError("nlu.fine_tune needs the base encoder's files: pass a tuner")
             folder = Path(tempfile.mkdtemp(prefix="helpline-encoder-"))
-            kept_texts, kept_intents = [texts[i] for i in kept], [intents[i] for i in kept]
-            tuned = tuner.tune(kept_texts, kept_intents, folder, stages.tuned)
+            tune_texts = [texts[i] for i in kept] + out_of_scope
+            tune_labels = [intents[i] for i in kept] + [str(oos_label)] * len(out_of_scope)
+            tuned = tuner.tune(tune_texts, tune_labels, folder, stages.tuned)
+            tuned_on = {"examples": len(kept), "out_of_scope_examples": len(out_of_scope)}
         vectors = encode_in_batches(tuned or encoder, texts + negatives, stages.encoded)
         known = vectors[: len(texts)]
         detector = calibrate(
@@ -149,6 +153,7 @@ class NLUModel:
             "out_of_scope_examples": len(out_of_scope),
             "oos_label": oos_label,
             "fallback_calibrated": detector.calibrated,
+            "fine_tuned_on": tuned_on,
         }
         model = cls(config, encoder, scorer, data, metadata, tuned)
         if folder is not None:

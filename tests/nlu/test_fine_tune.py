@@ -16,6 +16,8 @@ from bot.settings import ConfigError, Settings, load_settings
 from nlu.encoder import Encoder, Vectors, model_path
 from nlu.fine_tune import ENCODER_FOLDER, EncoderTuner, FineTuneConfig, fine_tune
 from nlu.model import ModelMismatchError, NLUConfig, NLUModel
+from nlu.parse import FALLBACK_INTENT
+from nlu.training_data import Example
 from tests.nlu.test_model import EXAMPLES, QUERIES, small_data
 
 TUNING = FineTuneConfig(epochs=8, learning_rate=1e-4, batch_size=8)
@@ -68,6 +70,31 @@ def test_tuning_draws_an_intents_examples_together(
 def test_a_tuned_model_parses_its_intents(model: NLUModel) -> None:
     assert [model.parse(q).intent.name for q in QUERIES] == list(EXAMPLES)[:3]
     assert model.metadata["fine_tune"] == TUNING.as_dict()
+    held_out = len(EXAMPLES)  # one of each intent's six examples calibrates fallback
+    tuned_on = {"examples": len(small_data().examples) - held_out, "out_of_scope_examples": 0}
+    assert model.metadata["fine_tuned_on"] == tuned_on
+
+
+OUT_OF_SCOPE = [
+    "what's the weather tomorrow",
+    "tell me a joke",
+    "who won the football last night",
+    "play some music",
+    "how tall is mount everest",
+    "set an alarm for seven",
+]
+
+
+def test_out_of_scope_examples_are_tuned_as_one_more_class(
+    encoder: Encoder, config: NLUConfig, tuner: EncoderTuner
+) -> None:
+    data = small_data()
+    with_oos = replace(data, examples=data.examples + [Example(t, "oos") for t in OUT_OF_SCOPE])
+    model = NLUModel.train(with_oos, config, encoder, oos_label="oos", tuner=tuner)
+    assert model.intents == set(EXAMPLES)
+    assert model.metadata["fine_tuned_on"]["out_of_scope_examples"] == len(OUT_OF_SCOPE)
+    assert model.parse("will it rain at the weekend").intent.name == FALLBACK_INTENT
+    assert model.parse(QUERIES[1]).intent.name == "shipping_info"
 
 
 def test_parse_encoded_uses_the_tuned_vectors_not_the_given_ones(
