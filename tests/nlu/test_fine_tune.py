@@ -120,6 +120,17 @@ def test_save_and_load_keep_the_tuned_encoder(
             assert a.confidence == pytest.approx(b.confidence, abs=1e-5)
 
 
+def test_an_untuned_model_saved_over_a_tuned_one_removes_its_encoder(
+    saved: Path, encoder: Encoder, tmp_path: Path
+) -> None:
+    copy = tmp_path / "nlu"
+    shutil.copytree(saved, copy)
+    untuned = NLUConfig(encoder=encoder.name)
+    NLUModel.train(small_data(), untuned, encoder).save(copy, small_data())
+    assert not (copy / ENCODER_FOLDER).exists()
+    assert NLUModel.load(copy, untuned, encoder).parse(QUERIES[0]).intent.name == "greet"
+
+
 def test_loading_a_tuned_model_without_tuning_in_the_config_fails(
     saved: Path, config: NLUConfig, encoder: Encoder
 ) -> None:
