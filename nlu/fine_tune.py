@@ -10,6 +10,7 @@ the knowledge base keeps the encoder as it ships, whose vectors are made for ret
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,8 +96,8 @@ def fine_tune(  # noqa: PLR0917 (the data, the recipe and where to put it)
     model = SentenceTransformer(str(base), device="cpu")
     transformer: Any = model[0].auto_model  # a transformers PreTrainedModel
     transformer.get_input_embeddings().weight.requires_grad_(False)
-    intents = sorted(set(labels))
-    targets = [intents.index(label) for label in labels]
+    intents = {label: i for i, label in enumerate(sorted(set(labels)))}
+    targets = [intents[label] for label in labels]
     head = torch.nn.Linear(model.get_embedding_dimension() or 384, len(intents))
     encoder_params = [p for p in transformer.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(
@@ -110,28 +111,24 @@ def fine_tune(  # noqa: PLR0917 (the data, the recipe and where to put it)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: min(1.0, (step + 1) / (WARMUP * steps)) * (steps - step) / steps
     )
+    epochs = itertools.chain.from_iterable(
+        _batches(texts, config.batch_size, rng) for _ in itertools.count()
+    )
     model.train()
-    step = 0
-    while step < steps:
-        for batch in _batches(texts, config.batch_size, rng):
-            if step == steps:
-                break
-            features = model.preprocess([texts[i] for i in batch])
-            vectors = model(features)["sentence_embedding"]
-            logits = SCALE * torch.nn.functional.linear(
-                torch.nn.functional.normalize(vectors, dim=-1),
-                torch.nn.functional.normalize(head.weight, dim=-1),
-            )
-            loss = torch.nn.functional.cross_entropy(
-                logits, torch.tensor([targets[i] for i in batch])
-            )
-            optimiser.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]  # untyped in torch
-            optimiser.step()
-            schedule.step()
-            step += 1
-            if progress is not None:
-                progress(step, steps)
+    for step, batch in enumerate(itertools.islice(epochs, steps), start=1):
+        features = model.preprocess([texts[i] for i in batch])
+        vectors = model(features)["sentence_embedding"]
+        logits = SCALE * torch.nn.functional.linear(
+            torch.nn.functional.normalize(vectors, dim=-1),
+            torch.nn.functional.normalize(head.weight, dim=-1),
+        )
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([targets[i] for i in batch]))
+        optimiser.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]  # untyped in torch
+        optimiser.step()
+        schedule.step()
+        if progress is not None:
+            progress(step, steps)
     model.eval()
     model.save(str(target), create_model_card=False)
 
