@@ -12,7 +12,7 @@ import pytest
 from nlu.classifier import ClassifierConfig
 from nlu.encoder import Encoder
 from nlu.model import ModelMismatchError, NLUConfig, NLUModel
-from nlu.parse import FALLBACK_INTENT
+from nlu.parse import FALLBACK_INTENT, Parse
 from nlu.training_data import Example, TrainingData
 
 EXAMPLES = {
@@ -115,10 +115,15 @@ def test_save_and_load_give_the_same_ranking(
     assert loaded.metadata == json.loads(json.dumps(model.metadata))
     for query in QUERIES:
         before, after = model.parse(query), loaded.parse(query)
-        assert [s.name for s in after.intent_ranking] == [s.name for s in before.intent_ranking]
-        for a, b in zip(after.intent_ranking, before.intent_ranking, strict=True):
-            assert a.confidence == pytest.approx(b.confidence, abs=1e-6)
+        assert_same_ranking(before, after, tolerance=1e-6)
         assert after.entities == before.entities
+
+
+def assert_same_ranking(before: Parse, after: Parse, tolerance: float) -> None:
+    """The same intents in the same order, each with its confidence within `tolerance`."""
+    assert [s.name for s in after.intent_ranking] == [s.name for s in before.intent_ranking]
+    for a, b in zip(after.intent_ranking, before.intent_ranking, strict=True):
+        assert a.confidence == pytest.approx(b.confidence, abs=tolerance)
 
 
 def test_load_with_another_classifier_config_fails(
