@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +82,21 @@ class Turn:
     replies: list[Message] = field(default_factory=list)
     duplicate: bool = False
     pending_action: PendingAction | None = None
+
+
+Route = Literal["action", "handoff", "chitchat", "knowledge_base"]
+
+
+def route_for(settings: Settings, intent: str) -> Route:
+    """How the bot answers a message parsed as `intent` while it has the conversation: by the
+    intent's action, by handing off, with its chit-chat response, or from the knowledge base."""
+    if intent in settings.actions.intents:
+        return "action"
+    if intent in settings.dialogue.handoff_intents:
+        return "handoff"
+    if intent in CHITCHAT and intent in settings.dialogue.responses:
+        return "chitchat"
+    return "knowledge_base"
 
 
 def validate_text(text: object) -> str:
@@ -193,12 +208,13 @@ class Engine:
                 await self._say(session, conversation, reply, turn)
             return
         intent = parse.intent.name
-        action = self.settings.actions.intents.get(intent)
-        if action is not None:
+        route = route_for(self.settings, intent)
+        if route == "action":
+            action = self.settings.actions.intents[intent]
             await self._run_action(session, conversation, action, parse, turn)
-        elif intent in self.settings.dialogue.handoff_intents:
+        elif route == "handoff":
             await self._handoff(session, conversation, intent, turn, parse)
-        elif intent in CHITCHAT and intent in self.settings.dialogue.responses:
+        elif route == "chitchat":
             await self._say(session, conversation, self.settings.dialogue.responses[intent], turn)
         else:
             await self._answer_or_rephrase(session, conversation, parse, turn, vector)
@@ -272,7 +288,7 @@ class Engine:
         turn: Turn,
         vector: Vectors | None,
     ) -> None:
-        threshold = self.settings.knowledge_base.answer_threshold
+        threshold = self.settings.knowledge_base.threshold_for(parse.intent.name)
         with self.metrics.kb_seconds.time():
             if vector is None:  # a direct trigger was not encoded by the NLU
                 vector = (await self.encoder.encode([parse.text]))[0]

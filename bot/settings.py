@@ -22,6 +22,7 @@ from pydantic import (
 from actions.redaction import RedactionPolicy
 from actions.users import QueueSpec
 from nlu.encoder import Runtime
+from nlu.parse import FALLBACK_INTENT
 from routing import BusinessHours, Match, PriorityRule, QueueRule, SlaPolicy, SlaTargets
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.helpline/helpline.db"
@@ -94,7 +95,17 @@ class NLUSettings(_Frozen):
 class KnowledgeBaseSettings(_Frozen):
     sources: tuple[Path, ...]
     answer_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    # For a message whose intent the NLU recognised (not nlu_fallback); None: answer_threshold.
+    answer_threshold_in_scope: float | None = Field(None, ge=0.0, le=1.0)
     chunk_words: int = Field(120, ge=20, le=2000)
+
+    def threshold_for(self, intent: str) -> float:
+        """The confidence the best article needs to answer a message parsed as `intent`. A
+        message the NLU recognised is about the bot's own topics, so an answer is likelier
+        there than for one it could not place, and may need less."""
+        if intent == FALLBACK_INTENT or self.answer_threshold_in_scope is None:
+            return self.answer_threshold
+        return self.answer_threshold_in_scope
 
 
 class Button(_Frozen):

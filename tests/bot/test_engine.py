@@ -1,14 +1,27 @@
-"""The engine's turn decisions through the REST channel: unclear twice goes to a person."""
+"""The engine's turn decisions through the REST channel: unclear twice goes to a person, and a
+question the NLU recognised is answered with less confidence than one it could not place."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from sqlalchemy import select
 
 from bot.components import Components
+from bot.settings import Settings
+from bot.web.app import create_app
+from knowledge_base.answer import draft_answer
+from knowledge_base.index import KnowledgeBaseIndex
+from nlu.model import NLUModel
 from storage.models import Conversation, Ticket
 from tests.bot.conftest import Client
+from tests.conftest import wired
 
 WEBHOOK = "/webhooks/rest/webhook"
+# The NLU recognises it (shipping_info); its best article's confidence lies between the
+# configured thresholds for recognised (0.7) and unplaced (0.9) messages.
+RECOGNISED = "how long does shipping take"
 
 
 async def _say(client: Client, sender: str, text: str) -> list[dict]:
@@ -64,3 +77,35 @@ async def test_greeting_gets_the_configured_response(
 ) -> None:
     reply = await _say(client, "y", "hi there")
     assert reply[0]["text"] == components.settings.dialogue.responses["greet"]
+
+
+async def test_a_recognised_question_is_answered_below_the_fallback_threshold(
+    client: Client, components: Components, demo_kb: KnowledgeBaseIndex
+) -> None:
+    answer = draft_answer(RECOGNISED, demo_kb, 0.0)
+    assert answer is not None
+    thresholds = components.settings.knowledge_base
+    assert thresholds.threshold_for("shipping_info") <= answer.confidence
+    assert answer.confidence < thresholds.answer_threshold  # the case this test is about
+    reply = await _say(client, "r", RECOGNISED)
+    assert reply[0]["citations"][0]["title"] == "Shipping times and costs"
+
+
+async def test_without_an_in_scope_threshold_the_fallback_threshold_applies(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    base_settings: Settings,
+    sqlite_url: str,
+    demo_model_dir: Path,
+    demo_nlu: NLUModel,
+    demo_kb: KnowledgeBaseIndex,
+    tmp_path: Path,
+) -> None:
+    kb = base_settings.knowledge_base.model_copy(update={"answer_threshold_in_scope": None})
+    strict = base_settings.model_copy(update={"knowledge_base": kb})
+    built = await wired(strict, sqlite_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "files")
+    try:
+        client = await aiohttp_client(create_app(built))
+        reply = await _say(client, "s", RECOGNISED)
+        assert reply[0]["text"] == strict.dialogue.responses["rephrase"]
+    finally:
+        await built.db.dispose()

@@ -32,6 +32,18 @@ def test_the_shipped_config_loads_and_is_frozen() -> None:
         settings.language = "de"  # type: ignore[misc]
 
 
+def test_a_recognised_intent_has_its_own_answer_threshold(tmp_path: Path) -> None:
+    changed = {
+        "knowledge_base.answer_threshold": 0.9,
+        "knowledge_base.answer_threshold_in_scope": 0.6,
+    }
+    kb = load_settings(_write(tmp_path, changed)).knowledge_base
+    assert kb.threshold_for("shipping_info") == 0.6
+    assert kb.threshold_for("nlu_fallback") == 0.9
+    unset = load_settings(_write(tmp_path, {"knowledge_base.answer_threshold_in_scope": None}))
+    assert unset.knowledge_base.threshold_for("shipping_info") == 0.9
+
+
 def test_database_url_comes_from_the_environment() -> None:
     settings = load_settings(ROOT / "config.yml", {"DATABASE_URL": "sqlite+aiosqlite:///x.db"})
     assert settings.database_url == "sqlite+aiosqlite:///x.db"
@@ -41,6 +53,11 @@ def test_database_url_comes_from_the_environment() -> None:
     ("change", "key", "value"),
     [
         ({"nlu.confidence_threshold": 1.5}, "nlu.confidence_threshold", "1.5"),
+        (
+            {"knowledge_base.answer_threshold_in_scope": 1.5},
+            "knowledge_base.answer_threshold_in_scope",
+            "1.5",
+        ),
         ({"routing.default_capacity": "lots"}, "routing.default_capacity", "'lots'"),
         ({"queues.0.name": "Billing Team"}, "queues.0.name", "'Billing Team'"),
         ({"routing.default_queue": "nowhere"}, "routing.default_queue", "'nowhere'"),
