@@ -31,7 +31,7 @@ from bot.rasa.client import ActionServer, ActionServerError
 from bot.rasa.local import run_helpline_action
 from bot.rasa.tracker import action_request
 from bot.settings import HANDOFF_ACTION, HELPLINE_ACTIONS, Settings
-from knowledge_base.answer import draft_answer
+from knowledge_base.answer import Answer, draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.batcher import EncoderBatcher, parse_batched
 from nlu.encoder import Vectors
@@ -155,6 +155,9 @@ class Engine:
         if caption:
             with self.metrics.nlu_seconds.time():
                 parse, vector = await parse_batched(self.nlu, caption, self.encoder)
+        # Drafted before the transaction: on SQLite this process's writers queue one behind
+        # the other, and the search should not hold the line (unused if a person answers).
+        answer = await self._draft(parse, vector) if parse else None
         self.metrics.messages.labels(inbound.channel).inc()
         async with self.unit_of_work() as session:
             await lock_conversation(session, inbound.channel, inbound.sender)
@@ -178,7 +181,7 @@ class Engine:
             for refused in inbound.refused:  # said first, whoever has the conversation
                 apology = f"Sorry, I could not take {refused.label}: {refused.reason}."
                 await self._say(session, conversation, apology, turn)
-            await self._decide(session, conversation, parse, turn, vector)
+            await self._decide(session, conversation, parse, turn, answer)
         if turn.pending_action is not None:
             await self._run_remote_action(turn, turn.pending_action)
         return turn
@@ -189,9 +192,9 @@ class Engine:
         conversation: Conversation,
         parse: Parse | None,
         turn: Turn,
-        vector: Vectors | None = None,
+        answer: Answer | None = None,
     ) -> None:
-        """`vector` is the message's encoding from the parse (None when it was not encoded)."""
+        """`answer` is the knowledge base's draft for the message, if it has one (`_draft`)."""
         reopen_days = self.settings.routing.reopen_within_days
         if conversation.status in ("waiting", "with_agent"):
             await customer_wrote(session, conversation, reopen_within_days=reopen_days)
@@ -217,7 +220,7 @@ class Engine:
         elif route == "chitchat":
             await self._say(session, conversation, self.settings.dialogue.responses[intent], turn)
         else:
-            await self._answer_or_rephrase(session, conversation, parse, turn, vector)
+            await self._answer_or_rephrase(session, conversation, parse, turn, answer)
         if intent not in (*CHITCHAT, "human_handoff", "nlu_fallback"):
             conversation.last_intent = intent
 
@@ -280,21 +283,28 @@ class Engine:
         )
         return message
 
+    async def _draft(self, parse: Parse, vector: Vectors | None) -> Answer | None:
+        """The knowledge base's answer to a message the bot answers from it, when the best
+        article is confident enough for the message's intent; `vector` is its encoding from
+        the parse (None when it was not encoded)."""
+        if route_for(self.settings, parse.intent.name) != "knowledge_base":
+            return None
+        threshold = self.settings.knowledge_base.threshold_for(parse.intent.name)
+        with self.metrics.kb_seconds.time():
+            if vector is None:  # a direct trigger was not encoded by the NLU
+                vector = (await self.encoder.encode([parse.text]))[0]
+            return await asyncio.to_thread(
+                draft_answer, parse.text, self.kb, threshold, query_vector=vector
+            )
+
     async def _answer_or_rephrase(
         self,
         session: AsyncSession,
         conversation: Conversation,
         parse: Parse,
         turn: Turn,
-        vector: Vectors | None,
+        answer: Answer | None,
     ) -> None:
-        threshold = self.settings.knowledge_base.threshold_for(parse.intent.name)
-        with self.metrics.kb_seconds.time():
-            if vector is None:  # a direct trigger was not encoded by the NLU
-                vector = (await self.encoder.encode([parse.text]))[0]
-            answer = await asyncio.to_thread(
-                draft_answer, parse.text, self.kb, threshold, query_vector=vector
-            )
         if answer is not None:
             conversation.unclear_count = 0
             citations = [{"title": c.title, "url": c.url} for c in answer.citations]

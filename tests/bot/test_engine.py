@@ -3,8 +3,11 @@ question the NLU recognised is answered with less confidence than one it could n
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -109,3 +112,39 @@ async def test_without_an_in_scope_threshold_the_fallback_threshold_applies(
         assert reply[0]["text"] == strict.dialogue.responses["rephrase"]
     finally:
         await built.db.dispose()
+
+
+class _HeldSearch:
+    """The demo knowledge base, except that a search for `held` waits until released."""
+
+    def __init__(self, index: KnowledgeBaseIndex, held: str) -> None:
+        self._index = index
+        self._held = held
+        self.searching = threading.Event()
+        self.release = threading.Event()
+
+    def search(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        if query == self._held:
+            self.searching.set()
+            assert self.release.wait(30), "the test never released the search"
+        return self._index.search(query, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+
+async def test_a_slow_search_does_not_hold_up_other_conversations(
+    client: Client, components: Components, demo_kb: KnowledgeBaseIndex
+) -> None:
+    """The answer is drafted before the turn's transaction: on SQLite one writer at a time
+    runs in this process, and another customer must not wait for this one's search."""
+    held = _HeldSearch(demo_kb, RECOGNISED)
+    components.engine.kb = held  # type: ignore[assignment]
+    slow = asyncio.create_task(_say(client, "slow", RECOGNISED))
+    assert await asyncio.to_thread(held.searching.wait, 30)
+    greeting = await asyncio.wait_for(_say(client, "quick", "hello"), 30)
+    assert greeting[0]["text"] == components.settings.dialogue.responses["greet"]
+    assert not slow.done()
+    held.release.set()
+    answer = await slow
+    assert answer[0]["citations"][0]["title"] == "Shipping times and costs"
