@@ -212,6 +212,9 @@ class Engine:
             return
         intent = parse.intent.name
         route = route_for(self.settings, intent)
+        topical = intent not in (*CHITCHAT, "human_handoff", "nlu_fallback")
+        if topical and route == "knowledge_base":
+            conversation.last_intent = intent  # flushed with the reply: one UPDATE, not two
         if route == "action":
             action = self.settings.actions.intents[intent]
             await self._run_action(session, conversation, action, parse, turn)
@@ -221,7 +224,7 @@ class Engine:
             await self._say(session, conversation, self.settings.dialogue.responses[intent], turn)
         else:
             await self._answer_or_rephrase(session, conversation, parse, turn, answer)
-        if intent not in (*CHITCHAT, "human_handoff", "nlu_fallback"):
+        if topical:  # after an action or a handoff, which may read the topic before this one
             conversation.last_intent = intent
 
     async def _run_action(
