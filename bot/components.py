@@ -193,7 +193,11 @@ def build_components(settings: Settings) -> Components:
     kb, summary = build_kb_from_database(settings, nlu.encoder)
     for error in summary.errors:
         log.warning("knowledge base: skipped %s", error)
+    # With a parse process this process never parses free text, so the parts that only
+    # parsing uses (the fine-tuned encoder, spaCy's NER) are never loaded here.
     process = ParseProcess(recipe, nlu) if settings.nlu.parse_process else None
+    if process is None:
+        nlu.warm()
     components = wire(settings, nlu, kb, secret_key(settings), process)
     components.telegram = telegram_channel(settings, components.engine, dict(os.environ))
     return components

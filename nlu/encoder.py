@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -22,6 +24,27 @@ class Encoder(Protocol):
     name: str
 
     def encode(self, texts: list[str]) -> Vectors: ...
+
+
+class LazyEncoder:
+    """An encoder loaded on its first `encode` (once, by whichever thread asks first), so that a
+    process that holds a model but never encodes with it does not hold its weights."""
+
+    def __init__(self, name: str, load: Callable[[], Encoder]) -> None:
+        self.name = name
+        self._load = load
+        self._loaded: Encoder | None = None
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> Vectors:
+        return self.loaded().encode(texts)
+
+    def loaded(self) -> Encoder:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = self._load()
+        return self._loaded
 
 
 class SentenceEncoder:

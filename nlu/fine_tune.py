@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nlu.encoder import Encoder, Runtime, load_encoder, model_path
+from nlu.encoder import Encoder, LazyEncoder, Runtime, encoder_name, load_encoder, model_path
 
 Progress = Callable[[int, int], None]
 ENCODER_FOLDER = "encoder"  # in the model folder: the tuned sentence-transformers model
@@ -63,9 +63,12 @@ class EncoderTuner:
         return self.load(folder)
 
     def load(self, folder: Path) -> Encoder:
-        """The tuned encoder saved in the model folder `folder`."""
-        return load_encoder(
-            str(folder / ENCODER_FOLDER), self.runtime, self.threads, folder / EXPORT_FOLDER
+        """The tuned encoder saved in the model folder `folder`, loaded on its first use."""
+        path = str(folder / ENCODER_FOLDER)
+        export = folder / EXPORT_FOLDER
+        return LazyEncoder(
+            encoder_name(path, self.runtime),
+            lambda: load_encoder(path, self.runtime, self.threads, export),
         )
 
 

@@ -33,6 +33,7 @@ FORMAT_VERSION = 2
 METADATA = "metadata.json"
 DATA = "training_data.json"
 RANKING_SIZE = 10
+WARM_UP = "Hello, where is my order 12345 to Amsterdam?"  # parsed by `warm`: every part runs
 # Fallback also learns from scrambled copies of held-out examples: a quarter as many as
 # those examples, but at least ten (or all of them) so small data sets see some gibberish.
 GIBBERISH_SHARE = 4
@@ -210,6 +211,11 @@ class NLUModel:
                 )
             tuned = tuner.load(directory)
         return cls(config, encoder, IntentScorer.load(directory), data, metadata, tuned)
+
+    def warm(self) -> None:
+        """Load now what parsing loads on first use (the fine-tuned encoder, spaCy's NER) and
+        run every part once, so that the first customer does not wait for it."""
+        self.parse_many([WARM_UP])
 
     def parse(self, text: str) -> Parse:
         return self.parse_many([text])[0]

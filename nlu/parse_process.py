@@ -123,6 +123,7 @@ def _load(recipe: ModelRecipe) -> None:
     if parent is not None:  # a server killed outright must not leave its child behind
         threading.Thread(target=_exit_with, args=(parent,), name="parent", daemon=True).start()
     _model = recipe.load()
+    _model.warm()  # before the server takes requests, so a broken part fails the start
 
 
 def _exit_with(parent: BaseProcess) -> None:

@@ -57,12 +57,17 @@ class SpacyModelNotInstalledError(ValueError):
 
 class StatisticalEntities:
     """The NER component of a spaCy pipeline package; other labels than ENTITY_NAMES' are
-    left out. Safe to call from several threads (parses run in a thread pool)."""
+    left out. Safe to call from several threads (parses run in a thread pool). The pipeline is
+    loaded when first used, so a process that never extracts (a server whose parse process
+    parses) does not hold it; one pipeline per package is shared by the whole process."""
 
     def __init__(self, package: str) -> None:
+        _require_installed(package)
         self.package = package
-        self._nlp, self._lock = _shared_pipeline(package)
-        self.language: str | None = self._nlp.lang
+
+    @property
+    def language(self) -> str | None:
+        return self._pipeline()[0].lang
 
     def reads(self, language: str | None) -> bool:
         """Whether a message in `language` (None: unknown) suits this pipeline; spaCy's "xx"
@@ -75,8 +80,9 @@ class StatisticalEntities:
     def extract_many(self, texts: list[str]) -> list[list[Entity]]:
         """The entities of each text; spaCy runs the texts as one batch (half the time per
         text of one call each)."""
-        with self._lock:  # spaCy promises no thread safety, and threads would gain nothing
-            docs = list(self._nlp.pipe(texts))
+        nlp, lock = self._pipeline()
+        with lock:  # spaCy promises no thread safety, and threads would gain nothing
+            docs = list(nlp.pipe(texts))
         return [
             [
                 Entity(ENTITY_NAMES[ent.label_], ent.text, ent.start_char, ent.end_char, EXTRACTOR)
@@ -85,6 +91,9 @@ class StatisticalEntities:
             ]
             for doc in docs
         ]
+
+    def _pipeline(self) -> tuple[Language, threading.Lock]:
+        return _shared_pipeline(self.package)
 
 
 def is_installed(package: str) -> bool:
@@ -101,11 +110,7 @@ def _shared_pipeline(package: str) -> tuple[Language, threading.Lock]:
 
 def load_ner_pipeline(package: str) -> Language:
     """The package's pipeline with only NER and what NER listens to."""
-    if not is_installed(package):
-        raise SpacyModelNotInstalledError(
-            f"the spaCy pipeline package {package!r} is not installed "
-            f"(pip install {package.replace('_', '-')})"
-        )
+    _require_installed(package)
     nlp = spacy.load(package, exclude=list(NOT_NEEDED))
     if "ner" not in nlp.pipe_names:
         raise SpacyModelNotInstalledError(f"the spaCy pipeline {package!r} has no ner component")
@@ -113,3 +118,11 @@ def load_ner_pipeline(package: str) -> Language:
         if getattr(nlp.get_pipe(name), "listening_components", None) == []:
             nlp.remove_pipe(name)  # a tok2vec only the excluded tagger and parser listened to
     return nlp
+
+
+def _require_installed(package: str) -> None:
+    if not is_installed(package):
+        raise SpacyModelNotInstalledError(
+            f"the spaCy pipeline package {package!r} is not installed "
+            f"(pip install {package.replace('_', '-')})"
+        )

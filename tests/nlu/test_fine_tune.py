@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import yaml
 
 from bot.components import encoder_tuner, nlu_config
 from bot.settings import ConfigError, Settings, load_settings
+from nlu import fine_tune as fine_tune_module
 from nlu.encoder import Encoder, Vectors, model_path
 from nlu.fine_tune import ENCODER_FOLDER, EncoderTuner, FineTuneConfig, fine_tune
 from nlu.model import ModelMismatchError, NLUConfig, NLUModel
@@ -115,6 +117,30 @@ def test_save_and_load_keep_the_tuned_encoder(
     loaded = NLUModel.load(saved, config, encoder, tuner)
     for query in QUERIES:
         assert_same_ranking(model.parse(query), loaded.parse(query), tolerance=1e-5)
+
+
+def test_the_tuned_encoder_is_loaded_when_the_model_first_parses(
+    saved: Path,
+    config: NLUConfig,
+    encoder: Encoder,
+    tuner: EncoderTuner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server whose parse process parses holds the model without its tuned encoder."""
+    loads: list[str] = []
+    real = fine_tune_module.load_encoder
+
+    def counted(name: str, *args: Any) -> Encoder:
+        loads.append(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(fine_tune_module, "load_encoder", counted)
+    loaded = NLUModel.load(saved, config, encoder, tuner)
+    assert loads == []
+    loaded.warm()
+    assert loads == [str(saved / ENCODER_FOLDER)]
+    assert loaded.parse(QUERIES[0]).intent.name != FALLBACK_INTENT
+    assert len(loads) == 1
 
 
 def test_an_untuned_model_saved_over_a_tuned_one_removes_its_encoder(

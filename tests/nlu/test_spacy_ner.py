@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.settings import ConfigError, load_settings
+from nlu import spacy_ner
 from nlu.encoder import Encoder
 from nlu.entities import EntityExtractor
 from nlu.model import NLUConfig, NLUModel
@@ -33,6 +34,29 @@ def statistical() -> StatisticalEntities:
 def found(extractor: EntityExtractor, text: str) -> list[tuple[str, str, str]]:
     """(entity, covered text, extractor) for every entity found in `text`."""
     return [(e.entity, text[e.start : e.end], e.extractor) for e in extractor.extract(text)]
+
+
+def test_the_pipeline_is_loaded_when_first_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Holding the extractor costs nothing until it extracts (a server whose parse process
+    parses never loads it); then one pipeline serves every later call."""
+    loads: list[str] = []
+    real = spacy_ner.load_ner_pipeline
+
+    def counted(package: str) -> spacy_ner.Language:
+        loads.append(package)
+        return real(package)
+
+    monkeypatch.setattr(spacy_ner, "load_ner_pipeline", counted)
+    spacy_ner._shared_pipeline.cache_clear()  # the process's one pipeline, loaded already
+    try:
+        extractor = StatisticalEntities(PACKAGE)
+        assert loads == []
+        entities = [(e.entity, e.value) for e in extractor.extract(SENTENCE)]
+        assert ("person", "Anna Smith") in entities
+        assert extractor.language == "en"
+        assert loads == [PACKAGE]
+    finally:
+        spacy_ner._shared_pipeline.cache_clear()  # not the counted one for later tests
 
 
 def test_statistical_entities_are_found(statistical: StatisticalEntities) -> None:
