@@ -103,8 +103,17 @@ def is_installed(package: str) -> bool:
     return importlib.util.find_spec(package) is not None
 
 
-@lru_cache(maxsize=4)  # one loaded pipeline per package, shared by every model in the process
+_LOADING = threading.Lock()  # two threads parsing first at once load one pipeline, not two
+
+
 def _shared_pipeline(package: str) -> tuple[Language, threading.Lock]:
+    """The process's one pipeline for `package` (loaded by the first caller) and its lock."""
+    with _LOADING:
+        return _loaded_pipeline(package)
+
+
+@lru_cache(maxsize=4)  # one loaded pipeline per package, shared by every model in the process
+def _loaded_pipeline(package: str) -> tuple[Language, threading.Lock]:
     return load_ner_pipeline(package), threading.Lock()
 
 

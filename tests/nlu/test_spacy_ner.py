@@ -38,7 +38,8 @@ def found(extractor: EntityExtractor, text: str) -> list[tuple[str, str, str]]:
 
 def test_the_pipeline_is_loaded_when_first_used(monkeypatch: pytest.MonkeyPatch) -> None:
     """Holding the extractor costs nothing until it extracts (a server whose parse process
-    parses never loads it); then one pipeline serves every later call."""
+    parses never loads it); then one pipeline, loaded once however many threads ask at once,
+    serves every later call."""
     loads: list[str] = []
     real = spacy_ner.load_ner_pipeline
 
@@ -47,16 +48,19 @@ def test_the_pipeline_is_loaded_when_first_used(monkeypatch: pytest.MonkeyPatch)
         return real(package)
 
     monkeypatch.setattr(spacy_ner, "load_ner_pipeline", counted)
-    spacy_ner._shared_pipeline.cache_clear()  # the process's one pipeline, loaded already
+    spacy_ner._loaded_pipeline.cache_clear()  # the process's one pipeline, loaded already
     try:
         extractor = StatisticalEntities(PACKAGE)
         assert loads == []
-        entities = [(e.entity, e.value) for e in extractor.extract(SENTENCE)]
-        assert ("person", "Anna Smith") in entities
+        with ThreadPoolExecutor(max_workers=4) as pool:  # four first uses at once
+            results = list(pool.map(extractor.extract, [SENTENCE] * 4))
+        assert loads == [PACKAGE]
+        for entities in results:
+            assert ("person", "Anna Smith") in [(e.entity, e.value) for e in entities]
         assert extractor.language == "en"
         assert loads == [PACKAGE]
     finally:
-        spacy_ner._shared_pipeline.cache_clear()  # not the counted one for later tests
+        spacy_ner._loaded_pipeline.cache_clear()  # not the counted one for later tests
 
 
 def test_statistical_entities_are_found(statistical: StatisticalEntities) -> None:
