@@ -13,6 +13,7 @@ When the server dies, however it dies, the child ends too.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -124,6 +125,7 @@ def _load(recipe: ModelRecipe) -> None:
         threading.Thread(target=_exit_with, args=(parent,), name="parent", daemon=True).start()
     _model = recipe.load()
     _model.warm()  # before the server takes requests, so a broken part fails the start
+    gc.freeze()  # the model lives as long as the process: collections need not walk it
 
 
 def _exit_with(parent: BaseProcess) -> None:
