@@ -39,6 +39,7 @@ from bot.engine import route_for
 from bot.settings import KnowledgeBaseSettings, Settings, load_settings
 from knowledge_base.answer import draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
+from nlu.parse import FALLBACK_INTENT
 from nlu.training_data import read_training_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,7 +132,7 @@ def main() -> None:
         "questions": len(questions),
         "out_of_domain": len(outside),
         "routed_elsewhere": sum(not a.from_kb for a in questions),
-        "fell_back": sum(a.intent == "nlu_fallback" for a in questions),
+        "fell_back": sum(a.intent == FALLBACK_INTENT for a in questions),
         "top_article_right": round(
             sum(a.article in a.right for a in questions) / len(questions), 3
         ),

@@ -36,7 +36,7 @@ from knowledge_base.index import KnowledgeBaseIndex
 from nlu.batcher import EncoderBatcher, parse_batched
 from nlu.encoder import Vectors
 from nlu.model import NLUModel
-from nlu.parse import Parse
+from nlu.parse import FALLBACK_INTENT, Parse
 from nlu.parse_process import ParseProcess
 from routing import TicketFacts, choose_queue, priority_for, route_queue
 from storage.database import Database
@@ -212,7 +212,7 @@ class Engine:
             return
         intent = parse.intent.name
         route = route_for(self.settings, intent)
-        topical = intent not in (*CHITCHAT, "human_handoff", "nlu_fallback")
+        topical = intent not in (*CHITCHAT, "human_handoff", FALLBACK_INTENT)
         if topical and route == "knowledge_base":
             conversation.last_intent = intent  # flushed with the reply: one UPDATE, not two
         if route == "action":

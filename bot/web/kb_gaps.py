@@ -24,13 +24,13 @@ from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.gaps import Gap, Question, group_questions
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.encoder import Vectors
+from nlu.parse import FALLBACK_INTENT
 from storage.models import Message, utcnow
 
 routes = web.RouteTableDef()
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "all": None}
 PERIOD_NAMES = (("7d", "Last 7 days"), ("30d", "Last 30 days"), ("90d", "Last 90 days"),
                 ("all", "All time"))  # fmt: skip
-FALLBACK_INTENT = "nlu_fallback"
 RATING_ANSWERS = frozenset({"1", "2", "3", "4", "5"})
 CACHE_LIMIT = 50_000  # question vectors kept between page loads (1.5 kB each)
 _question_vectors = EmbeddingCache()
