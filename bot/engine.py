@@ -224,8 +224,8 @@ class Engine:
             await self._say(session, conversation, self.settings.dialogue.responses[intent], turn)
         else:
             await self._answer_or_rephrase(session, conversation, parse, turn, answer)
-        if topical:  # after an action or a handoff, which may read the topic before this one
-            conversation.last_intent = intent
+        if topical and route != "knowledge_base":
+            conversation.last_intent = intent  # last: an action or a handoff reads the one before
 
     async def _run_action(
         self,
