@@ -7,6 +7,7 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage import sqlite_connection
 
 _WRITING: ContextVar[bool] = ContextVar("helpline_writing", default=False)
 
@@ -44,8 +47,10 @@ class Database:
         waits in SQLite's busy handler, which sleeps in steps of up to 100 ms: with ten
         customers at once one message in twenty waited most of a second. So this process
         queues its SQLite writers here instead, in order and without sleeping (reads still run
-        beside them). A unit of work inside another does not wait for itself. PostgreSQL
-        locks rows, not the database: nothing to do."""
+        beside them). The writer's statements run on the event loop's thread, without waiting
+        for the loop to come round between them (`storage.sqlite_connection`). A unit of work
+        inside another does not wait for itself. PostgreSQL locks rows, not the database:
+        nothing to do."""
         if not self.is_sqlite or _WRITING.get():
             yield
             return
@@ -99,7 +104,16 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_async_engine(
+            url,
+            async_creator=partial(
+                sqlite_connection.connect,
+                parsed.database or ":memory:",
+                inline=_WRITING.get,
+                busy_timeout_s=30,
+            ),
+            hide_parameters=True,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
@@ -112,7 +126,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # In WAL mode NORMAL never corrupts the database; it syncs at checkpoints, not every commit.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

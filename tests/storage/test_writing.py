@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
+import threading
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from storage.database import Database
 from storage.models import Customer
@@ -44,3 +46,57 @@ async def test_a_unit_of_work_inside_another_does_not_wait_for_itself(tmp_path: 
     async with db.writing(), asyncio.timeout(5), db.writing():
         pass
     await db.dispose()
+
+
+async def statement_thread(db: Database) -> int:
+    """The thread SQLite ran a statement on, as SQLite itself reports it."""
+    async with db.session() as session:
+        raw = await (await session.connection()).get_raw_connection()
+        await raw.driver_connection.create_function("thread_ident", 0, threading.get_ident)
+        return int(await session.scalar(text("SELECT thread_ident()")))
+
+
+async def test_this_processs_sqlite_writer_runs_its_statements_on_the_loops_thread(
+    sqlite_url: str,
+) -> None:
+    db = Database(sqlite_url)
+    try:
+        async with db.writing():
+            inside = await statement_thread(db)
+        outside = await statement_thread(db)
+    finally:
+        await db.dispose()
+    assert inside == threading.get_ident()
+    assert outside != threading.get_ident()
+
+
+async def test_a_writer_that_finds_sqlite_locked_waits_off_the_loop_and_lands(
+    sqlite_url: str,
+) -> None:
+    db = Database(sqlite_url)
+    other = sqlite3.connect(sqlite_url.split("///", 1)[1], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        writer = asyncio.create_task(write_customers(db, ["late"], []))
+        await asyncio.sleep(0.5)
+        assert not writer.done()
+        assert ticks >= 20  # the loop kept running while the writer waited
+        other.execute("COMMIT")
+        async with asyncio.timeout(10):
+            await writer
+        async with db.session() as session:
+            names = (await session.scalars(select(Customer.display_name))).all()
+    finally:
+        ticker.cancel()
+        other.close()
+        await db.dispose()
+    assert names == ["late"]
