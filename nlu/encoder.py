@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import threadpoolctl
 
 Vectors = npt.NDArray[np.float32]
 # torch: sentence-transformers as the model ships; onnx: the same model in ONNX Runtime (equal
@@ -66,13 +67,18 @@ class SentenceEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def set_threads(threads: int) -> None:
-    """Use `threads` CPU threads for encoding in this process (0 keeps torch's default, one per
-    core). On a small machine one thread leaves a core to the rest of the server, and avoids
-    the threads' spinning against each other when other processes keep the cores busy."""
+def set_threads(threads: int, runtime: Runtime = "torch") -> None:
+    """Use `threads` CPU threads for encoding and for numpy's matrix products in this process
+    (0 keeps the libraries' defaults, one per core). On a small machine one thread leaves a core
+    to the rest of the server, and avoids threads spinning against each other when other
+    processes keep the cores busy: OpenBLAS's second thread, which spins a while after every
+    product, used more CPU in the parse process under load than the parse itself."""
     if threads < 0:
         raise ValueError(f"encoder threads must be 0 or more, not {threads}")
-    if threads > 0:
+    if threads == 0:
+        return
+    threadpoolctl.threadpool_limits(threads)  # numpy's BLAS and any OpenMP loaded by now
+    if runtime == "torch":
         import torch  # noqa: PLC0415 (heavy import)
 
         torch.set_num_threads(threads)
@@ -101,11 +107,11 @@ def load_encoder(
     name: str, runtime: Runtime = "torch", threads: int = 0, export_dir: Path | None = None
 ) -> Encoder:
     """The encoder `name` (a folder or package) on a runtime with `threads` CPU threads (0: one
-    per core); torch's threads are the process's (`set_threads`). An ONNX runtime keeps the
-    export in `export_dir` (default: the user's cache)."""
+    per core); torch's threads and numpy's are the process's (`set_threads`). An ONNX runtime
+    keeps the export in `export_dir` (default: the user's cache)."""
     path = model_path(name)
+    set_threads(threads, runtime)
     if runtime == "torch":
-        set_threads(threads)
         return SentenceEncoder(name, path)
     from nlu.onnx_encoder import OnnxEncoder, Precision  # noqa: PLC0415 (imports onnxruntime)
 

@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+import threadpoolctl
 
 from knowledge_base.answer import draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
@@ -144,6 +145,19 @@ async def test_bad_arguments_are_refused(encoder: Encoder) -> None:
         EncoderBatcher(encoder, max_batch=0)
     with pytest.raises(ValueError, match="threads"):
         set_threads(-1)
+
+
+def test_encoder_threads_hold_for_numpys_matrix_products_too() -> None:
+    def blas_threads() -> set[int]:
+        return {
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        }
+
+    with threadpoolctl.threadpool_limits(limits=None):  # restores the test process's threads
+        threadpoolctl.threadpool_limits(2)
+        assert blas_threads() == {2}
+        set_threads(1, "onnx-int8")
+        assert blas_threads() == {1}
 
 
 async def test_parse_batched_equals_parse_and_gives_the_vector(
