@@ -13,13 +13,32 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite alters a table by copying it and dropping the old one (batch mode); with
+        # foreign keys enforced, the drop fails as soon as another table's row points at it.
+        # SQLite's own recipe: off for the migration (a no-op inside a transaction, so before
+        # it), then every reference checked before the commit. sqlite3 would run each CREATE,
+        # DROP and ALTER on its own, so a failed migration left a half-altered database: one
+        # explicit transaction makes the whole upgrade land or nothing.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.exec_driver_sql("BEGIN")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            _check_references(connection)
+
+
+def _check_references(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        found = ", ".join(f"{table} row {row} -> {parent}" for table, row, parent, _ in broken[:5])
+        raise RuntimeError(f"the migration left {len(broken)} broken references: {found}")
 
 
 async def _run_async() -> None:
