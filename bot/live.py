@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 CONSOLE = "console"
 Payload = dict[str, Any]
 _CHANGES = "live_changes"
+_MESSAGE_CONVERSATIONS = "live_message_conversations"  # of the new messages, noted at the flush
 
 
 def conversation_topic(conversation_id: int) -> str:
@@ -112,6 +113,7 @@ def _note_changes(session: Session, _flush: UOWTransaction) -> None:
     for obj in session.new:
         if isinstance(obj, Message):
             changes[Message][obj.id] = obj
+            session.info.setdefault(_MESSAGE_CONVERSATIONS, set()).add(obj.conversation_id)
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, Ticket | Conversation):
             changes[type(obj)][obj.id] = obj
@@ -123,10 +125,27 @@ async def unit_of_work(db: Database, hub: Hub, csat_question: str) -> AsyncItera
     async with db.writing(), db.session() as session:
         async with session.begin():
             yield session
+            scopes = await _ticket_scopes(session)
         changes = session.info.pop(_CHANGES, None)
         known = _committed(session, changes) if changes else {}
     if changes:
-        await publish_changes(db, hub, changes, known, csat_question)
+        await publish_changes(db, hub, changes, known, csat_question, scopes=scopes)
+
+
+Scopes = dict[int, Payload | None]  # conversation id -> its newest ticket's scope, or None
+
+
+async def _ticket_scopes(session: AsyncSession) -> Scopes:
+    """The newest ticket of each conversation with a new message, read before the commit: the
+    console hears of a message in a ticket's scope. Inside the transaction the read is part of
+    the writer's work (on SQLite, on the event loop's thread); after it, it took a session of
+    its own and a round trip to the database's thread for every step."""
+    await session.flush()  # everything the transaction changes is in the changes from here on
+    scopes: Scopes = {}
+    for conversation_id in sorted(session.info.pop(_MESSAGE_CONVERSATIONS, ())):
+        ticket = await latest_ticket(session, conversation_id)
+        scopes[conversation_id] = None if ticket is None else ticket_scope(ticket)
+    return scopes
 
 
 Changes = dict[type, dict[int, Any]]
@@ -164,8 +183,10 @@ def _committed(session: AsyncSession, changes: Changes) -> Known:
 
 
 async def publish_changes(
-    db: Database, hub: Hub, changes: Changes, known: Known, csat_question: str
+    db: Database, hub: Hub, changes: Changes, known: Known, csat_question: str, *, scopes: Scopes
 ) -> None:
+    """Publish what a transaction changed. The session reads back only what `known` lacks; when
+    it holds everything, the session never takes a connection."""
     async with db.session() as session:
         tickets = await _by_id(session, Ticket, changes.get(Ticket, {}), known)
         conversations = await _by_id(session, Conversation, changes.get(Conversation, {}), known)
@@ -180,7 +201,6 @@ async def publish_changes(
                 CONSOLE,
                 {"kind": "ticket", "scope": ticket_scope(ticket), "data": ticket_json(ticket)},
             )
-        latest: dict[int, Ticket | None] = {}  # a turn's messages share their conversation's
         for message in messages:
             survey = bool((message.extras or {}).get("csat_request"))
             data = message_json(message, with_nlu=True)
@@ -195,11 +215,8 @@ async def publish_changes(
             if conversation is not None:
                 outbound = {"kind": "message", "message": data, "csat_request": survey}
                 hub.publish(channel_topic(conversation.channel), outbound)
-            if message.conversation_id not in latest:
-                latest[message.conversation_id] = await latest_ticket(session, conversation_id)
-            ticket = latest[message.conversation_id]
-            if ticket is not None:
-                scope = ticket_scope(ticket)
+            scope = scopes.get(conversation_id)
+            if scope is not None:
                 hub.publish(CONSOLE, {"kind": "message", "scope": scope, "data": data})
 
 

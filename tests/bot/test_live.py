@@ -6,14 +6,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.conversations import add_message, open_conversation
-from bot.live import LocalHub, Payload, channel_topic, conversation_topic, unit_of_work
+from bot.live import (
+    CONSOLE,
+    LocalHub,
+    Payload,
+    channel_topic,
+    conversation_topic,
+    unit_of_work,
+)
 from bot.views import message_json
 from storage.database import Database
-from storage.models import Conversation, Message
+from storage.models import Conversation, Message, Queue, Ticket
 
 QUESTION = "How did we do?"
 
@@ -95,3 +102,29 @@ async def test_an_expired_message_is_read_back_before_it_is_published(db: Databa
     conversation_id, published = await published_by(db, "cy", turn)
     assert [p["message"] for p in published] == await stored_json(db, conversation_id)
     assert published[0]["message"]["text"] == "first words"
+
+
+async def test_the_console_hears_of_messages_in_a_tickets_scope_without_a_second_read(
+    db: Database,
+) -> None:
+    hub = LocalHub()
+    with_ticket = await opened(db, hub, "di")
+    async with unit_of_work(db, hub, QUESTION) as session:
+        session.add(Queue(id=7, name="billing"))
+        await session.flush()
+        for n in (1, 2):  # the newest ticket is the one whose scope counts
+            session.add(Ticket(conversation_id=with_ticket, idempotency_key=f"di-{n}",
+                               subject="help", queue_id=7))  # fmt: skip
+            await session.flush()
+    checkouts: list[object] = []
+    event.listen(db.engine.sync_engine, "checkout", lambda *args: checkouts.append(args))
+    async with hub.subscribe(CONSOLE) as console:
+        for sender in ("di", "ed"):  # "ed" has no ticket: the console hears nothing of it
+            async with unit_of_work(db, hub, QUESTION) as session:
+                conversation = await open_conversation(session, "rest", sender)
+                await add_message(session, conversation, "customer", f"{sender} here")
+        heard = drained(console)
+    assert [(p["scope"], p["data"]["text"]) for p in heard] == [
+        ({"id": 2, "queue_id": 7, "assignee_id": None}, "di here")
+    ]
+    assert len(checkouts) == 2  # one connection for each unit of work, none to publish it
