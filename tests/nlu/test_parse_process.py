@@ -9,6 +9,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,32 @@ async def test_the_child_parses_as_the_server_would_and_together(
         np.testing.assert_allclose(vector, encoder.encode([text])[0], atol=1e-5)
     (vectors,) = await asyncio.gather(batcher.encode(["shipping to Canada"]))
     np.testing.assert_allclose(vectors[0], encoder.encode(["shipping to Canada"])[0], atol=1e-5)
+
+
+async def test_a_batch_reaches_the_child_and_back_without_threads_in_the_server(
+    recipe: ModelRecipe, demo_nlu: NLUModel
+) -> None:
+    before = threading.active_count()
+    process = ParseProcess(recipe, demo_nlu)
+    try:
+        ((_, parses),) = await process.run([(["hello"], True)])
+        assert parses is not None and parses[0].text == "hello"
+        assert threading.active_count() == before
+    finally:
+        process.close()
+
+
+async def test_a_batch_whose_caller_stopped_waiting_does_not_answer_the_next(
+    process: ParseProcess,
+) -> None:
+    abandoned = asyncio.ensure_future(process.run([(["where is my order AB-123456?"], True)]))
+    await asyncio.sleep(0)  # sent; the child is parsing it
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    ((vectors, parses),) = await process.run([(["hello", "thanks"], True)])
+    assert parses is not None and [p.text for p in parses] == ["hello", "thanks"]
+    assert len(vectors) == 2
 
 
 async def test_the_batcher_parses_with_its_process_model_only(
