@@ -75,9 +75,10 @@ async def admit_message(
     wait = await limiter.hit(f"web:{visitor}")
     if wait is not None:
         raise RateLimited(f"too many messages; try again in {wait} s", wait)
-    async with components.db.session() as session:
-        if await find_open_conversation(session, CHANNEL, visitor) is not None:
-            return
+    with components.db.quick():
+        async with components.db.session() as session:
+            if await find_open_conversation(session, CHANNEL, visitor) is not None:
+                return
     wait = await components.limits.new_conversations.hit(f"web:{address}")
     if wait is not None:
         raise RateLimited(f"too many new conversations; try again in {wait} s", wait)

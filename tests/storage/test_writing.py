@@ -100,3 +100,15 @@ async def test_a_writer_that_finds_sqlite_locked_waits_off_the_loop_and_lands(
         other.close()
         await db.dispose()
     assert names == ["late"]
+
+
+async def test_quick_reads_run_on_the_loops_thread_and_others_do_not(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    try:
+        with db.quick():
+            quick = await statement_thread(db)
+        after = await statement_thread(db)
+    finally:
+        await db.dispose()
+    assert quick == threading.get_ident()
+    assert after != threading.get_ident()
