@@ -151,9 +151,10 @@ class WidgetSession:
     async def _hello(self, token: object) -> None:
         secret = self.components.secret
         self.visitor = verify_token(secret, token) or uuid.uuid4().hex
-        async with self.components.db.session() as session:
-            conversation = await find_open_conversation(session, CHANNEL, self.visitor)
-            messages = await transcript(session, conversation.id) if conversation else []
+        with self.components.db.quick():  # two lookups by index
+            async with self.components.db.session() as session:
+                conversation = await find_open_conversation(session, CHANNEL, self.visitor)
+                messages = await transcript(session, conversation.id) if conversation else []
         self._follow(conversation.id if conversation else None)
         status = conversation.status if conversation else "bot"
         await self.socket.send_json(
@@ -205,11 +206,12 @@ class WidgetSession:
         """The customer is typing: agents who can see the conversation's ticket are told."""
         if self.conversation_id is None:
             return
-        async with self.components.db.session() as session:
-            ticket = await active_ticket(session, self.conversation_id)
-            if ticket is None:
-                return
-            scope = ticket_scope(ticket)
+        with self.components.db.quick():
+            async with self.components.db.session() as session:
+                ticket = await active_ticket(session, self.conversation_id)
+                if ticket is None:
+                    return
+                scope = ticket_scope(ticket)
         activity = {"ticket_id": ticket.id, "who": "customer", "activity": "typing"}
         self.components.hub.publish(CONSOLE, {"kind": "activity", "scope": scope, "data": activity})
 
