@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
@@ -68,15 +68,17 @@ class Database:
             finally:
                 _WRITING.reset(token)
 
-    @contextmanager
-    def quick(self) -> Iterator[None]:
-        """Around reads that take a moment, such as a lookup by an index. On SQLite their
+    @asynccontextmanager
+    async def quick_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads that take a moment, such as a lookup by an index. On SQLite its
         statements run on the event loop's thread, like the writer's, instead of a round trip
         to the connection's thread for each step, which under load costs more than the read.
-        Long reads (reports, exports) stay off the loop. PostgreSQL: nothing changes."""
+        Long reads (reports, exports) use `session()` and stay off the loop. PostgreSQL:
+        nothing changes."""
         token = _QUICK.set(True)
         try:
-            yield
+            async with self.session() as session:
+                yield session
         finally:
             _QUICK.reset(token)
 

@@ -4,11 +4,11 @@ aiosqlite runs every call on a thread of its own and hands the result back throu
 loop. A transaction of ten statements therefore waits ten times for the loop to come round, and
 under load each wait is behind every other request's work: SQLite's one writer was held 11 to
 12 ms a turn for 3 to 4 ms of work. While `inline()` says so (this process's writer, see
-`Database.writing()`, and short reads, `Database.quick()`), a call runs at once on the calling
-thread instead. It never waits there for a lock: the connection's busy timeout is 0 for those
-calls, and a call that finds the database locked by another connection (another process, or a
-writer outside the queue) is handed to the connection's thread, where SQLite's busy handler
-waits for up to `busy_timeout_s` without holding up the loop.
+`Database.writing()`, and short reads, `Database.quick_session()`), a call runs at once on the
+calling thread instead. It never waits there for a lock: the connection's busy timeout is 0 for
+those calls, and a call that finds the database locked by another connection (another process,
+or a writer outside the queue) is handed to the connection's thread, where SQLite's busy
+handler waits for up to `busy_timeout_s` without holding up the loop.
 """
 
 from __future__ import annotations

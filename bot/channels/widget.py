@@ -75,10 +75,9 @@ async def admit_message(
     wait = await limiter.hit(f"web:{visitor}")
     if wait is not None:
         raise RateLimited(f"too many messages; try again in {wait} s", wait)
-    with components.db.quick():
-        async with components.db.session() as session:
-            if await find_open_conversation(session, CHANNEL, visitor) is not None:
-                return
+    async with components.db.quick_session() as session:
+        if await find_open_conversation(session, CHANNEL, visitor) is not None:
+            return
     wait = await components.limits.new_conversations.hit(f"web:{address}")
     if wait is not None:
         raise RateLimited(f"too many new conversations; try again in {wait} s", wait)
@@ -151,10 +150,9 @@ class WidgetSession:
     async def _hello(self, token: object) -> None:
         secret = self.components.secret
         self.visitor = verify_token(secret, token) or uuid.uuid4().hex
-        with self.components.db.quick():  # two lookups by index
-            async with self.components.db.session() as session:
-                conversation = await find_open_conversation(session, CHANNEL, self.visitor)
-                messages = await transcript(session, conversation.id) if conversation else []
+        async with self.components.db.quick_session() as session:  # two lookups by index
+            conversation = await find_open_conversation(session, CHANNEL, self.visitor)
+            messages = await transcript(session, conversation.id) if conversation else []
         self._follow(conversation.id if conversation else None)
         status = conversation.status if conversation else "bot"
         await self.socket.send_json(
@@ -206,12 +204,11 @@ class WidgetSession:
         """The customer is typing: agents who can see the conversation's ticket are told."""
         if self.conversation_id is None:
             return
-        with self.components.db.quick():
-            async with self.components.db.session() as session:
-                ticket = await active_ticket(session, self.conversation_id)
-                if ticket is None:
-                    return
-                scope = ticket_scope(ticket)
+        async with self.components.db.quick_session() as session:
+            ticket = await active_ticket(session, self.conversation_id)
+            if ticket is None:
+                return
+            scope = ticket_scope(ticket)
         activity = {"ticket_id": ticket.id, "who": "customer", "activity": "typing"}
         self.components.hub.publish(CONSOLE, {"kind": "activity", "scope": scope, "data": activity})
 

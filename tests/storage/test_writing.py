@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import Database
 from storage.models import Customer
@@ -48,12 +49,11 @@ async def test_a_unit_of_work_inside_another_does_not_wait_for_itself(tmp_path: 
     await db.dispose()
 
 
-async def statement_thread(db: Database) -> int:
+async def statement_thread(session: AsyncSession) -> int:
     """The thread SQLite ran a statement on, as SQLite itself reports it."""
-    async with db.session() as session:
-        raw = await (await session.connection()).get_raw_connection()
-        await raw.driver_connection.create_function("thread_ident", 0, threading.get_ident)
-        return int(await session.scalar(text("SELECT thread_ident()")))
+    raw = await (await session.connection()).get_raw_connection()
+    await raw.driver_connection.create_function("thread_ident", 0, threading.get_ident)
+    return int(await session.scalar(text("SELECT thread_ident()")))
 
 
 async def test_this_processs_sqlite_writer_runs_its_statements_on_the_loops_thread(
@@ -61,9 +61,10 @@ async def test_this_processs_sqlite_writer_runs_its_statements_on_the_loops_thre
 ) -> None:
     db = Database(sqlite_url)
     try:
-        async with db.writing():
-            inside = await statement_thread(db)
-        outside = await statement_thread(db)
+        async with db.writing(), db.session() as session:
+            inside = await statement_thread(session)
+        async with db.session() as session:
+            outside = await statement_thread(session)
     finally:
         await db.dispose()
     assert inside == threading.get_ident()
@@ -105,9 +106,10 @@ async def test_a_writer_that_finds_sqlite_locked_waits_off_the_loop_and_lands(
 async def test_quick_reads_run_on_the_loops_thread_and_others_do_not(sqlite_url: str) -> None:
     db = Database(sqlite_url)
     try:
-        with db.quick():
-            quick = await statement_thread(db)
-        after = await statement_thread(db)
+        async with db.quick_session() as session:
+            quick = await statement_thread(session)
+        async with db.session() as session:
+            after = await statement_thread(session)
     finally:
         await db.dispose()
     assert quick == threading.get_ident()
