@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,28 +17,33 @@ OPEN_STATUSES = ("bot", "waiting", "with_agent", "awaiting_rating")
 INTERNAL_NOTE = "note"  # the sender of notes staff write for each other; customers never see them
 
 
+# Built once: building a statement costs more than running it on SQLite (a turn runs this one).
+_OPEN_ONES = (
+    select(Conversation)
+    .where(Conversation.channel == bindparam("channel"))
+    .where(Conversation.status.in_(OPEN_STATUSES))
+    .order_by(Conversation.id.desc())
+    .limit(1)
+)
+_OPEN_FOR_SENDER = (
+    _OPEN_ONES.join(ChannelIdentity, ChannelIdentity.customer_id == Conversation.customer_id)
+    .where(ChannelIdentity.channel == bindparam("channel"))
+    .where(ChannelIdentity.external_user_id == bindparam("external_user_id"))
+)
+
+
 async def open_conversation(
     session: AsyncSession, channel: str, external_user_id: str, display_name: str | None = None
 ) -> Conversation:
     """The customer's open conversation on this channel, started (with the customer) if none.
     A returning customer's is found with one query."""
-    open_ones = (
-        select(Conversation)
-        .where(Conversation.channel == channel)
-        .where(Conversation.status.in_(OPEN_STATUSES))
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    conversation = await session.scalar(
-        open_ones.join(ChannelIdentity, ChannelIdentity.customer_id == Conversation.customer_id)
-        .where(ChannelIdentity.channel == channel)
-        .where(ChannelIdentity.external_user_id == external_user_id)
-    )
+    sender = {"channel": channel, "external_user_id": external_user_id}
+    conversation = await session.scalar(_OPEN_FOR_SENDER, sender)
     if conversation is not None:
         return conversation
     identity = await _identity(session, channel, external_user_id, display_name)
     conversation = await session.scalar(
-        open_ones.where(Conversation.customer_id == identity.customer_id)
+        _OPEN_ONES.where(Conversation.customer_id == identity.customer_id), {"channel": channel}
     )
     if conversation is not None:
         return conversation
@@ -94,6 +99,12 @@ async def get_conversation(session: AsyncSession, conversation_id: int) -> Conve
     return conversation
 
 
+_SAME_DELIVERY = select(Message).where(
+    Message.conversation_id == bindparam("conversation_id"),
+    Message.external_id == bindparam("external_id"),
+)
+
+
 async def add_message(
     session: AsyncSession,
     conversation: Conversation,
@@ -106,11 +117,9 @@ async def add_message(
     extras: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Store a message; returns it and whether it is new (False: this external id was stored)."""
-    same_delivery = select(Message).where(
-        Message.conversation_id == conversation.id, Message.external_id == external_id
-    )
+    delivery = {"conversation_id": conversation.id, "external_id": external_id}
     if external_id is not None:
-        existing = await session.scalar(same_delivery)
+        existing = await session.scalar(_SAME_DELIVERY, delivery)
         if existing is not None:
             return existing, False
     notes = annotations or {}
@@ -136,7 +145,7 @@ async def add_message(
                 session.add(message)
                 await session.flush()
         except IntegrityError:  # the same delivery is being stored at this moment: that one counts
-            existing = await session.scalar(same_delivery)
+            existing = await session.scalar(_SAME_DELIVERY, delivery)
             if existing is None:
                 raise
             return existing, False
