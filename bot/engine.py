@@ -99,6 +99,18 @@ def route_for(settings: Settings, intent: str) -> Route:
     return "knowledge_base"
 
 
+def answered_without_kb(settings: Settings) -> frozenset[str]:
+    """The intents `route_for` does not send to the knowledge base: their messages' vectors
+    (the knowledge base's encoder's) go unused."""
+    return frozenset(
+        (
+            *settings.actions.intents,
+            *settings.dialogue.handoff_intents,
+            *(i for i in CHITCHAT if i in settings.dialogue.responses),
+        )
+    )
+
+
 def validate_text(text: object) -> str:
     """The message text, or InvalidInput saying what is wrong with it."""
     if not isinstance(text, str):
@@ -127,7 +139,9 @@ class Engine:
         self.metrics = metrics or Metrics()
         # The one way messages are encoded and parsed: those handled at the same time share
         # encoder calls (NLU and knowledge base) and one parse, in `process` when given.
-        self.encoder = EncoderBatcher(nlu.encoder, process=process)
+        self.encoder = EncoderBatcher(
+            nlu.encoder, process=process, vectorless=answered_without_kb(settings)
+        )
         self.settings = settings
         self.db = db
         self.nlu = nlu

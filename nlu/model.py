@@ -229,6 +229,12 @@ class NLUModel:
     def encoder(self) -> Encoder:
         return self._encoder
 
+    @property
+    def fine_tuned(self) -> bool:
+        """Whether intents come from a fine-tuned copy of `encoder` (which then only gives the
+        vectors for others, such as the knowledge base)."""
+        return self._tuned is not None
+
     @staticmethod
     def to_encode(texts: list[str]) -> list[str]:
         """The texts whose vectors `parse_encoded` needs: all but direct intent triggers."""
@@ -237,13 +243,14 @@ class NLUModel:
     def parse_encoded(self, texts: list[str], vectors: Vectors | None) -> list[Parse]:
         """Parse messages whose vectors were encoded elsewhere (one row per `to_encode(texts)`
         text, in order; None when there is none), e.g. by a batcher shared with other callers.
-        They are the base encoder's; a fine-tuned model encodes the texts again with its own."""
+        They are the base encoder's; a fine-tuned model encodes the texts with its own and
+        needs none (`vectors` may then be None)."""
         free = self.to_encode(texts)
+        if free and self._tuned is not None:
+            return self._parsed(texts, self._tuned.encode(free))
         if free and (vectors is None or len(vectors) != len(free)):
             rows = 0 if vectors is None else len(vectors)
             raise ValueError(f"{len(free)} texts need vectors, but {rows} rows were given")
-        if free and self._tuned is not None:
-            vectors = self._tuned.encode(free)
         return self._parsed(texts, vectors)
 
     def _parsed(self, texts: list[str], vectors: Vectors | None) -> list[Parse]:

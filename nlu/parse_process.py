@@ -34,6 +34,8 @@ from nlu.model import NLUConfig, NLUModel
 log = logging.getLogger(__name__)
 # One batch's requests: their texts and whether to parse them (else only encode).
 Spec = Sequence[tuple[list[str], bool]]
+# What the child is sent: the batch, and the intents whose messages need no vectors back.
+_Batch = tuple[list[tuple[list[str], bool]], frozenset[str]]
 
 
 class ParseProcessError(RuntimeError):
@@ -86,11 +88,11 @@ class _Child:
                 "nlu.parse_process: false parses in the server's process instead"
             ) from error
 
-    async def run(self, spec: list[tuple[list[str], bool]]) -> Results:
+    async def run(self, batch: _Batch) -> Results:
         try:
             while self.unread:
                 await self._receive()
-            self.batches.send(spec)
+            self.batches.send(batch)
             self.unread += 1
             ok, value = await self._receive()
         except (EOFError, OSError) as error:  # OSError: BrokenPipeError, ConnectionResetError
@@ -142,21 +144,23 @@ class ParseProcess:
         self.pid = child.pid
         return child
 
-    async def run(self, spec: Spec) -> Results:
-        """Encode every text of the batch in one call and parse those asked for. The batcher
-        runs one batch at a time, so calls never overlap."""
+    async def run(self, spec: Spec, vectorless: frozenset[str] = frozenset()) -> Results:
+        """Parse the texts asked for and encode the others, each kind in one call (see
+        `encode_and_parse` for `vectorless`). The batcher runs one batch at a time, so calls
+        never overlap."""
+        batch = (list(spec), vectorless)
         try:
-            return await self._submit(spec)
+            return await self._submit(batch)
         except _Died:
             log.warning("the parse process died; starting another for the batch")
         try:
-            return await self._submit(spec)
+            return await self._submit(batch)
         except _Died as error:
             raise ParseProcessError(
                 "the parse process stopped twice while parsing this message"
             ) from error
 
-    async def _submit(self, spec: Spec) -> Results:
+    async def _submit(self, batch: _Batch) -> Results:
         """The batch's results from the child, started first if the last one died (or could not
         start); a child found dead is stopped, for the next call to replace."""
         if self._child is None:
@@ -164,7 +168,7 @@ class ParseProcess:
             self.restarts += 1
         child = self._child
         try:
-            return await child.run(list(spec))
+            return await child.run(batch)
         except _Died:
             child.stop()
             self._child = None
@@ -192,11 +196,11 @@ def _serve(recipe: ModelRecipe, batches: Connection, results: Connection) -> Non
     results.send(os.getpid())
     while True:
         try:
-            spec = batches.recv()
+            batch = batches.recv()
         except EOFError:  # the server closed the pipe
             return
         try:
-            answer: tuple[bool, object] = (True, _run(spec))
+            answer: tuple[bool, object] = (True, _run(*batch))
         except Exception as error:  # handed to the caller, to raise there
             answer = (False, error)
         results.send(answer)
@@ -207,7 +211,7 @@ def _exit_with(parent: BaseProcess) -> None:
     os._exit(0)
 
 
-def _run(spec: list[tuple[list[str], bool]]) -> Results:
+def _run(spec: list[tuple[list[str], bool]], vectorless: frozenset[str]) -> Results:
     assert _model is not None  # _serve loaded it
     requests = [(texts, _model if parse else None) for texts, parse in spec]
-    return encode_and_parse(_model.encoder, requests)
+    return encode_and_parse(_model.encoder, requests, vectorless)

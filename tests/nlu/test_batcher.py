@@ -193,9 +193,26 @@ async def test_parse_batched_equals_parse_and_gives_the_vector(
             np.testing.assert_allclose(vector, encoder.encode([text])[0], atol=1e-5)
 
 
-def test_parse_encoded_refuses_a_wrong_number_of_rows(demo_nlu: NLUModel, encoder: Encoder) -> None:
-    with pytest.raises(ValueError, match="2 texts need vectors, but 1 rows"):
-        demo_nlu.parse_encoded(["hello", "bye"], encoder.encode(["hello"]))
+async def test_vectorless_intents_of_a_fine_tuned_model_skip_the_base_encoder(
+    demo_nlu: NLUModel, encoder: Encoder
+) -> None:
+    """A greeting's vector would go unused, so with "greet" vectorless the batch's one base
+    encoder call covers the question alone; both parse as the model parses them alone."""
+    assert demo_nlu.fine_tuned  # its intents come from its own encoder
+    recording = RecordingEncoder(encoder)
+    batcher = EncoderBatcher(recording, vectorless=frozenset({"greet"}))
+    texts = ["hello", "do you ship to Canada"]
+    results = await asyncio.gather(*(parse_batched(demo_nlu, t, batcher) for t in texts))
+    assert recording.sizes == [1]
+    (hello, hello_vector), (question, question_vector) = results
+    assert (hello.intent.name, hello_vector) == ("greet", None)
+    assert question.intent.name == demo_nlu.parse(texts[1]).intent.name != "greet"
+    assert question_vector is not None
+    np.testing.assert_allclose(question_vector, encoder.encode([texts[1]])[0], atol=1e-5)
+    # A request only to encode always gets its vectors, whatever `vectorless` says.
+    np.testing.assert_allclose(
+        await batcher.encode(["hello"]), encoder.encode(["hello"]), atol=1e-5
+    )
 
 
 def test_the_knowledge_base_answers_the_same_from_a_given_query_vector(

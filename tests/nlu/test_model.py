@@ -308,3 +308,9 @@ def test_out_of_scope_examples_teach_the_fallback(encoder: Encoder, config: NLUC
     assert with_oos.metadata["out_of_scope_examples"] == len(off_topic + more)
     assert with_oos.parse("tell me a funny joke").is_fallback
     assert with_oos.parse("please refund my order").intent.name == "refund_request"
+
+
+def test_parse_encoded_refuses_a_wrong_number_of_rows(model: NLUModel, encoder: Encoder) -> None:
+    assert not model.fine_tuned  # its intents come from the vectors it is given
+    with pytest.raises(ValueError, match="2 texts need vectors, but 1 rows"):
+        model.parse_encoded(["hello", "bye"], encoder.encode(["hello"]))

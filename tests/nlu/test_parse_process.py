@@ -92,6 +92,19 @@ async def test_a_batch_whose_caller_stopped_waiting_does_not_answer_the_next(
     assert len(vectors) == 2
 
 
+async def test_the_child_skips_the_vectors_of_vectorless_intents(
+    process: ParseProcess, encoder: Encoder
+) -> None:
+    spec = [(["hello"], True), (["do you ship to Canada"], True), (["hello"], False)]
+    greeting, question, encoded = await process.run(spec, frozenset({"greet"}))
+    assert greeting[1] is not None and greeting[1][0].intent.name == "greet"
+    assert greeting[0] is None  # parsed, and its vector not computed
+    assert question[0] is not None and question[1] is not None
+    np.testing.assert_allclose(question[0], encoder.encode(["do you ship to Canada"]), atol=1e-5)
+    assert encoded[0] is not None and encoded[1] is None  # only to encode: its vector, always
+    np.testing.assert_allclose(encoded[0], encoder.encode(["hello"]), atol=1e-5)
+
+
 async def test_the_batcher_parses_with_its_process_model_only(
     process: ParseProcess, base_settings: Settings, demo_model_dir: Path, encoder: Encoder
 ) -> None:
