@@ -37,5 +37,7 @@ def progress_bar(label: str) -> Iterator[Any]:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    # soft_wrap: one line per error however long its path, for scripts and logs that read it
+    # (Rich otherwise breaks lines at 80 columns when the output is not a terminal)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)

@@ -115,6 +115,7 @@ def test_kb_evaluate_reports_an_unreadable_file(config: Path, tmp_path: Path) ->
     )  # fmt: skip
     assert code == 1
     assert "kb.json" in err and "not valid JSON" in err
+    assert len(err.strip().splitlines()) == 1  # one line however long the path (was cut at 80)
 
 
 def test_kb_import_upserts_good_files_and_reports_broken_ones(config: Path, tmp_path: Path) -> None:
