@@ -25,6 +25,7 @@ _OPEN_ONES = (
     .order_by(Conversation.id.desc())
     .limit(1)
 )
+_OPEN_FOR_CUSTOMER = _OPEN_ONES.where(Conversation.customer_id == bindparam("customer_id"))
 _OPEN_FOR_SENDER = (
     _OPEN_ONES.join(ChannelIdentity, ChannelIdentity.customer_id == Conversation.customer_id)
     .where(ChannelIdentity.channel == bindparam("channel"))
@@ -43,7 +44,7 @@ async def open_conversation(
         return conversation
     identity = await _identity(session, channel, external_user_id, display_name)
     conversation = await session.scalar(
-        _OPEN_ONES.where(Conversation.customer_id == identity.customer_id), {"channel": channel}
+        _OPEN_FOR_CUSTOMER, {"channel": channel, "customer_id": identity.customer_id}
     )
     if conversation is not None:
         return conversation

@@ -101,14 +101,9 @@ def route_for(settings: Settings, intent: str) -> Route:
 
 def answered_without_kb(settings: Settings) -> frozenset[str]:
     """The intents `route_for` does not send to the knowledge base: their messages' vectors
-    (the knowledge base's encoder's) go unused."""
-    return frozenset(
-        (
-            *settings.actions.intents,
-            *settings.dialogue.handoff_intents,
-            *(i for i in CHITCHAT if i in settings.dialogue.responses),
-        )
-    )
+    (the knowledge base's encoder's) go unused. Any other intent goes there."""
+    named = {*settings.actions.intents, *settings.dialogue.handoff_intents, *CHITCHAT}
+    return frozenset(i for i in named if route_for(settings, i) != "knowledge_base")
 
 
 def validate_text(text: object) -> str:

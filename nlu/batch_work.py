@@ -29,7 +29,8 @@ def encode_and_parse(
     is encoded, and the other models parse with those vectors."""
     parses: dict[int, list[Parse]] = {}
     for model, positions in _by_model(requests, fine_tuned=True):
-        _deal(parses, requests, positions, model.parse_encoded(_texts(requests, positions), None))
+        parsed = model.parse_encoded(_texts(requests, positions), None)
+        parses.update((p, parsed[share]) for p, share in _shares(requests, positions))
     wanted = [
         p
         for p in range(len(requests))
@@ -38,14 +39,11 @@ def encode_and_parse(
     rows: dict[int, Vectors] = {}
     if wanted:
         vectors = encoder.encode(_texts(requests, wanted))
-        start = 0
-        for p in wanted:
-            rows[p] = np.asarray(vectors[start : start + len(requests[p][0])])
-            start += len(requests[p][0])
+        rows.update((p, vectors[share]) for p, share in _shares(requests, wanted))
     for model, positions in _by_model(requests, fine_tuned=False):
         texts = _texts(requests, positions)
         parsed = model.parse_encoded(texts, np.vstack([rows[p] for p in positions]))
-        _deal(parses, requests, positions, parsed)
+        parses.update((p, parsed[share]) for p, share in _shares(requests, positions))
     return [(rows.get(p), parses.get(p)) for p in range(len(requests))]
 
 
@@ -62,11 +60,10 @@ def _texts(requests: Requests, positions: list[int]) -> list[str]:
     return [text for p in positions for text in requests[p][0]]
 
 
-def _deal(
-    parses: dict[int, list[Parse]], requests: Requests, positions: list[int], parsed: list[Parse]
-) -> None:
-    """Hand each request at `positions` its share of `parsed`, in order."""
-    start = 0
+def _shares(requests: Requests, positions: list[int]) -> list[tuple[int, slice]]:
+    """Where each request at `positions` finds its rows in a result for all their texts."""
+    shares, start = [], 0
     for p in positions:
-        parses[p] = parsed[start : start + len(requests[p][0])]
+        shares.append((p, slice(start, start + len(requests[p][0]))))
         start += len(requests[p][0])
+    return shares

@@ -56,19 +56,21 @@ async def statement_thread(session: AsyncSession) -> int:
     return int(await session.scalar(text("SELECT thread_ident()")))
 
 
-async def test_this_processs_sqlite_writer_runs_its_statements_on_the_loops_thread(
+async def test_the_writer_and_quick_reads_run_on_the_loops_thread_and_other_sessions_do_not(
     sqlite_url: str,
 ) -> None:
     db = Database(sqlite_url)
     try:
         async with db.writing(), db.session() as session:
-            inside = await statement_thread(session)
+            writer = await statement_thread(session)
+        async with db.quick_session() as session:
+            quick = await statement_thread(session)
         async with db.session() as session:
-            outside = await statement_thread(session)
+            other = await statement_thread(session)
     finally:
         await db.dispose()
-    assert inside == threading.get_ident()
-    assert outside != threading.get_ident()
+    assert writer == quick == threading.get_ident()
+    assert other != threading.get_ident()
 
 
 async def test_a_writer_that_finds_sqlite_locked_waits_off_the_loop_and_lands(
@@ -101,16 +103,3 @@ async def test_a_writer_that_finds_sqlite_locked_waits_off_the_loop_and_lands(
         other.close()
         await db.dispose()
     assert names == ["late"]
-
-
-async def test_quick_reads_run_on_the_loops_thread_and_others_do_not(sqlite_url: str) -> None:
-    db = Database(sqlite_url)
-    try:
-        async with db.quick_session() as session:
-            quick = await statement_thread(session)
-        async with db.session() as session:
-            after = await statement_thread(session)
-    finally:
-        await db.dispose()
-    assert quick == threading.get_ident()
-    assert after != threading.get_ident()
