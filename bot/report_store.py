@@ -73,7 +73,8 @@ async def refresh(
 ) -> int:
     """Recompute the dirty conversations (up to `max_conversations`) and their days' rollups,
     in the caller's transaction; returns how many conversations were recomputed. With `wait`
-    False it returns 0 at once while another refresh runs (pages then read what is stored)."""
+    False it returns 0 at once while another refresh runs (pages then read what is stored;
+    PostgreSQL only, see `_lock`)."""
     if not await _lock(session, wait=wait):
         return 0
     model = await stored_model(session)
@@ -100,8 +101,16 @@ async def mark_all_dirty(session: AsyncSession) -> None:
 
 
 async def _lock(session: AsyncSession, *, wait: bool) -> bool:
-    """One refresh at a time across workers (PostgreSQL; SQLite serialises writers itself)."""
-    if session.get_bind().dialect.name != "postgresql":
+    """One refresh at a time, across workers and processes. PostgreSQL: an advisory lock, or
+    none with `wait` False while another refresh holds it. SQLite: the database's write lock,
+    taken before the refresh reads anything; it waits for another refresh's commit whatever
+    `wait` says (it has no way to ask). sqlite3 would begin the transaction only at the first
+    write, so two refreshes read the same state, and both created the model's row."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = (await connection.get_raw_connection()).driver_connection
+        if driver is not None and not driver.in_transaction:
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
         return True
     if wait:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})

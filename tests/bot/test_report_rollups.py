@@ -25,6 +25,7 @@ from storage.models import (
     Event,
     Queue,
     ReportDirty,
+    ReportModel,
     ReportRollup,
     Ticket,
     User,
@@ -147,8 +148,26 @@ async def test_rebuild_folds_everything_again_to_the_same_figures(db: Database) 
     assert await assert_rollups_equal_the_fold(db) == before
 
 
+async def test_concurrent_refreshes_take_turns(db: Database) -> None:
+    """The periodic tick and a page (or `helpline report`) may refresh at the same moment, on a
+    database where nothing was folded yet: both create no second model row, and together they
+    fold each conversation once."""
+    await write(db, events())
+
+    async def refresh_alone() -> int:
+        async with db.session() as session, session.begin():
+            return await refresh(session)
+
+    async with asyncio.timeout(60):
+        folded = await asyncio.gather(*(refresh_alone() for _ in range(4)))
+    assert sorted(folded) == [0, 0, 0, 4]
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(ReportModel)) == 1
+    await assert_rollups_equal_the_fold(db)
+
+
 async def test_a_page_does_not_wait_for_a_running_refresh(postgres_url: str) -> None:
-    """On PostgreSQL (SQLite serialises writers itself; the advisory lock is PostgreSQL's)."""
+    """On PostgreSQL (its advisory lock; on SQLite a page waits for the refresh's commit)."""
     db = Database(postgres_url)
     try:
         await _page_does_not_wait(db)
