@@ -38,8 +38,7 @@ async def open_conversation(
 ) -> Conversation:
     """The customer's open conversation on this channel, started (with the customer) if none.
     A returning customer's is found with one query."""
-    sender = {"channel": channel, "external_user_id": external_user_id}
-    conversation = await session.scalar(_OPEN_FOR_SENDER, sender)
+    conversation = await find_open_conversation(session, channel, external_user_id)
     if conversation is not None:
         return conversation
     identity = await _identity(session, channel, external_user_id, display_name)
@@ -222,7 +221,9 @@ async def find_open_conversation(
     session: AsyncSession, channel: str, external_user_id: str
 ) -> Conversation | None:
     """The customer's open conversation on this channel, without creating anything."""
-    return await find_latest_conversation(session, channel, external_user_id, OPEN_STATUSES)
+    sender = {"channel": channel, "external_user_id": external_user_id}
+    found: Conversation | None = await session.scalar(_OPEN_FOR_SENDER, sender)
+    return found
 
 
 async def find_latest_conversation(

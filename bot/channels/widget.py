@@ -231,12 +231,14 @@ class WidgetSession:
             await self.socket.send_json({"type": "csat_request", "question": update["question"]})
 
     async def _send_message(self, message: Message | dict[str, Any]) -> None:
-        data = self._seen(message) if isinstance(message, Message) else self._keyed(message)
         if isinstance(message, Message) and _is_survey(message):
             return  # the survey travels as csat_request, published after the commit
-        if data["id"] in self.sent:
+        # A reply comes twice, from its turn and as a live update: the second is not rebuilt.
+        message_id = message.id if isinstance(message, Message) else message["id"]
+        if message_id in self.sent:
             return
-        self.sent.add(data["id"])
+        self.sent.add(message_id)
+        data = self._seen(message) if isinstance(message, Message) else self._keyed(message)
         await self.socket.send_json({"type": "message", "message": data})
 
     def _seen(self, message: Message) -> dict[str, Any]:
