@@ -32,10 +32,11 @@ from nlu.fine_tune import EncoderTuner
 from nlu.model import NLUConfig, NLUModel
 
 log = logging.getLogger(__name__)
-# One batch's requests: their texts and whether to parse them (else only encode).
-Spec = Sequence[tuple[list[str], bool]]
+# A request's texts and whether to parse them (else only encode); a batch is a sequence of them.
+Request = tuple[list[str], bool]
+Spec = Sequence[Request]
 # What the child is sent: the batch, and the intents whose messages need no vectors back.
-_Batch = tuple[list[tuple[list[str], bool]], frozenset[str]]
+_Batch = tuple[list[Request], frozenset[str]]
 
 
 class ParseProcessError(RuntimeError):
@@ -211,7 +212,7 @@ def _exit_with(parent: BaseProcess) -> None:
     os._exit(0)
 
 
-def _run(spec: list[tuple[list[str], bool]], vectorless: frozenset[str]) -> Results:
+def _run(spec: list[Request], vectorless: frozenset[str]) -> Results:
     assert _model is not None  # _serve loaded it
     requests = [(texts, _model if parse else None) for texts, parse in spec]
     return encode_and_parse(_model.encoder, requests, vectorless)
