@@ -37,6 +37,7 @@ from scoring.dashboard import AGENT_GROUPS, CONVERSATION_GROUPS, Grouped, Sums
 from scoring.facts import AGENT_MEASURES, MEASURES, ConversationFacts, facts_by_conversation
 from scoring.quality import EventRecord
 from scoring.satisfaction import SatisfactionModel, fit_model, prior_model
+from storage.database import begin_sqlite
 from storage.models import (
     Event,
     ReportAgentPart,
@@ -108,9 +109,7 @@ async def _lock(session: AsyncSession, *, wait: bool) -> bool:
     write, so two refreshes read the same state, and both created the model's row."""
     connection = await session.connection()
     if connection.dialect.name == "sqlite":
-        driver = (await connection.get_raw_connection()).driver_connection
-        if driver is not None and not driver.in_transaction:
-            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        await connection.run_sync(begin_sqlite, "IMMEDIATE")
         return True
     if wait:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})

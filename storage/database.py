@@ -149,11 +149,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_before_savepoint(connection: Connection, _name: str) -> None:
-    """sqlite3 begins a transaction only at the first INSERT, UPDATE or DELETE. A SAVEPOINT
-    issued before that is the outermost one, and releasing it commits at once, outside the
-    unit of work; so begin the real transaction first. Everything else keeps sqlite3's own
-    transaction control, whose late BEGIN lets concurrent writers wait instead of failing."""
+def begin_sqlite(connection: Connection, how: str = "DEFERRED") -> None:
+    """Begin SQLite's transaction now, unless the driver is in one: sqlite3 begins it only at
+    the first INSERT, UPDATE or DELETE. `how` IMMEDIATE also takes the write lock at once."""
     driver = connection.connection.driver_connection  # aiosqlite's Connection
     if driver is not None and not driver.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(f"BEGIN {how}")
+
+
+def _sqlite_begin_before_savepoint(connection: Connection, _name: str) -> None:
+    """A SAVEPOINT issued before sqlite3's late BEGIN is the outermost one, and releasing it
+    commits at once, outside the unit of work; so begin the real transaction first. Everything
+    else keeps sqlite3's own transaction control, whose late BEGIN lets concurrent writers wait
+    instead of failing."""
+    begin_sqlite(connection)
