@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,20 +17,31 @@ OPEN_STATUSES = ("bot", "waiting", "with_agent", "awaiting_rating")
 INTERNAL_NOTE = "note"  # the sender of notes staff write for each other; customers never see them
 
 
-# Built once: building a statement costs more than running it on SQLite (a turn runs this one).
-_OPEN_ONES = (
-    select(Conversation)
-    .where(Conversation.channel == bindparam("channel"))
-    .where(Conversation.status.in_(OPEN_STATUSES))
-    .order_by(Conversation.id.desc())
-    .limit(1)
-)
+def _newest(statuses: tuple[str, ...]) -> Select[Conversation]:
+    """The newest conversation on the channel `channel` in one of `statuses`."""
+    return (
+        select(Conversation)
+        .where(Conversation.channel == bindparam("channel"))
+        .where(Conversation.status.in_(statuses))
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+
+
+def _of_sender(query: Select[Conversation]) -> Select[Conversation]:
+    """`query` narrowed to the customer behind `external_user_id` on `channel`."""
+    return (
+        query.join(ChannelIdentity, ChannelIdentity.customer_id == Conversation.customer_id)
+        .where(ChannelIdentity.channel == bindparam("channel"))
+        .where(ChannelIdentity.external_user_id == bindparam("external_user_id"))
+    )
+
+
+# Built once: building a statement costs more than running it on SQLite (a turn runs these).
+_OPEN_ONES = _newest(OPEN_STATUSES)
 _OPEN_FOR_CUSTOMER = _OPEN_ONES.where(Conversation.customer_id == bindparam("customer_id"))
-_OPEN_FOR_SENDER = (
-    _OPEN_ONES.join(ChannelIdentity, ChannelIdentity.customer_id == Conversation.customer_id)
-    .where(ChannelIdentity.channel == bindparam("channel"))
-    .where(ChannelIdentity.external_user_id == bindparam("external_user_id"))
-)
+_OPEN_FOR_SENDER = _of_sender(_OPEN_ONES)
+_LATEST_FOR_SENDER = _of_sender(_newest((*OPEN_STATUSES, "closed")))
 
 
 async def open_conversation(
@@ -227,22 +238,11 @@ async def find_open_conversation(
 
 
 async def find_latest_conversation(
-    session: AsyncSession,
-    channel: str,
-    external_user_id: str,
-    statuses: tuple[str, ...] = (*OPEN_STATUSES, "closed"),
+    session: AsyncSession, channel: str, external_user_id: str
 ) -> Conversation | None:
-    """The customer's newest conversation on this channel in one of `statuses`."""
-    found: Conversation | None = await session.scalar(
-        select(Conversation)
-        .join(ChannelIdentity, ChannelIdentity.customer_id == Conversation.customer_id)
-        .where(ChannelIdentity.channel == channel)
-        .where(ChannelIdentity.external_user_id == external_user_id)
-        .where(Conversation.channel == channel)
-        .where(Conversation.status.in_(statuses))
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
+    """The customer's newest conversation on this channel, open or closed."""
+    sender = {"channel": channel, "external_user_id": external_user_id}
+    found: Conversation | None = await session.scalar(_LATEST_FOR_SENDER, sender)
     return found
 
 
