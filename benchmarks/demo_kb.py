@@ -34,7 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.components import build_kb, model_recipe, settings_encoder
+from bot.components import build_kb, kb_encoder, model_recipe
 from bot.engine import route_for
 from bot.settings import KnowledgeBaseSettings, Settings, load_settings
 from knowledge_base.answer import draft_answer
@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     settings = load_settings(args.config)
-    kb, errors = build_kb(settings, settings_encoder(settings), use_cache=False)
+    kb, errors = build_kb(settings, kb_encoder(settings), use_cache=False)
     if errors:
         raise SystemExit(f"knowledge base: {errors}")
     rows = read_questions(args.questions)

@@ -30,7 +30,8 @@ conversation is with a person and the bot stays silent). A conversation the bot 
 person ends there (the next message is answered by nobody: counted in `silent_replies`).
 
 With --server-pid (a server on this machine) the result also has the server's CPU time per
-message and the share of cores it used, read from /proc/PID/stat, and its resident memory.
+message and the share of cores it used, read from /proc/PID/stat, the same for the processes
+it started (`children_`: its parse process), and its resident memory.
 
 `errors` counts messages that failed (HTTP status other than 200, a body that is not a JSON
 list, an error frame, a timeout, a dropped connection); `error_kinds` says what they were."""
@@ -319,15 +320,18 @@ async def simulate(args: argparse.Namespace) -> dict[str, Any]:
             await customers(Tally(), Budget(time.perf_counter() + args.warmup, None), f"{run}-w")
         tally = Tally()
         budget = Budget(time.perf_counter() + args.duration, args.messages)
-        cpu_before = cpu_seconds(args.server_pid)
+        watched = [] if args.server_pid is None else [args.server_pid, *child_pids(args.server_pid)]
+        cpu_before = [cpu_seconds(pid) for pid in watched]
         elapsed = await customers(tally, budget, f"{run}-")
-        cpu_after = cpu_seconds(args.server_pid)
+        cpu_after = [cpu_seconds(pid) for pid in watched]
     result = summary(args, tally, elapsed)
-    if cpu_before is not None and cpu_after is not None:
-        used = cpu_after - cpu_before
-        result["server_cpu_cores"] = round(used / elapsed, 2)
-        if tally.latencies_ms:
-            result["server_cpu_ms_per_message"] = round(used * 1000 / len(tally.latencies_ms), 1)
+    if watched:
+        used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+        for key, seconds in (("server", used[0]), ("children", sum(used[1:]))):
+            result[f"{key}_cpu_cores"] = round(seconds / elapsed, 2)
+            if tally.latencies_ms:
+                per_message = seconds * 1000 / len(tally.latencies_ms)
+                result[f"{key}_cpu_ms_per_message"] = round(per_message, 1)
         result["server_rss_mb"] = round((resident_kb(args.server_pid) or 0) / 1024, 1)
     return result
 
@@ -407,12 +411,18 @@ async def idle_connections(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def cpu_seconds(pid: int | None) -> float | None:
+def cpu_seconds(pid: int) -> float:
     """CPU time (user and system, all threads) the process has used, from /proc."""
-    if pid is None:
-        return None
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int | None) -> list[int]:
+    """The processes the server started (its parse process), from /proc."""
+    if pid is None:
+        return []
+    tasks = Path(f"/proc/{pid}/task").glob("*/children")
+    return [int(child) for task in tasks for child in task.read_text().split()]
 
 
 def resident_kb(pid: int | None) -> int | None:

@@ -28,7 +28,7 @@ from knowledge_base.index import DenseStore, KnowledgeBaseIndex
 from knowledge_base.indexing import CACHE_FILE, index_articles, index_sources
 from knowledge_base.pgvector_store import PgVectorStore
 from nlu.encoder import Encoder, encoder_name, load_encoder
-from nlu.fine_tune import EncoderTuner, FineTuneConfig
+from nlu.fine_tune import EncoderTuner, FineTuneConfig, is_tuned
 from nlu.model import NLUConfig, NLUModel
 from nlu.parse_process import ModelRecipe, ParseProcess
 from nlu.sentiment import SentimentBands
@@ -62,6 +62,16 @@ def nlu_config(settings: Settings) -> NLUConfig:
 def settings_encoder(settings: Settings, threads: int = 0) -> Encoder:
     """The encoder config.yml names, on its runtime, with `threads` CPU threads (0: all)."""
     return load_encoder(settings.nlu.encoder, settings.nlu.encoder_runtime, threads)
+
+
+def kb_encoder(settings: Settings, threads: int = 0) -> Encoder:
+    """The encoder the served knowledge base searches with: the trained NLU model's intent
+    encoder (`NLUModel.intent_encoder`), i.e. its fine-tuned copy when it has one, else the
+    encoder config.yml names."""
+    directory = settings.resolve(settings.nlu.model_dir)
+    if nlu_config(settings).fine_tune.epochs > 0 and is_tuned(directory):
+        return encoder_tuner(settings, threads).load(directory)
+    return settings_encoder(settings, threads)
 
 
 def encoder_tuner(settings: Settings, threads: int = 0) -> EncoderTuner:
@@ -190,11 +200,11 @@ def build_components(settings: Settings) -> Components:
     """Load the models (the NLU model must have been trained) and wire the engine."""
     recipe = model_recipe(settings)
     nlu = recipe.load()
-    kb, summary = build_kb_from_database(settings, nlu.encoder)
+    kb, summary = build_kb_from_database(settings, nlu.intent_encoder)
     for error in summary.errors:
         log.warning("knowledge base: skipped %s", error)
     # With a parse process this process never parses free text, so the parts that only
-    # parsing uses (the fine-tuned encoder, spaCy's NER) are never loaded here.
+    # parsing uses (spaCy's NER) are never loaded here.
     process = ParseProcess(recipe, nlu) if settings.nlu.parse_process else None
     if process is None:
         nlu.warm()

@@ -99,13 +99,6 @@ def route_for(settings: Settings, intent: str) -> Route:
     return "knowledge_base"
 
 
-def answered_without_kb(settings: Settings) -> frozenset[str]:
-    """The intents `route_for` does not send to the knowledge base: their messages' vectors
-    (the knowledge base's encoder's) go unused. Any other intent goes there."""
-    named = {*settings.actions.intents, *settings.dialogue.handoff_intents, *CHITCHAT}
-    return frozenset(i for i in named if route_for(settings, i) != "knowledge_base")
-
-
 def validate_text(text: object) -> str:
     """The message text, or InvalidInput saying what is wrong with it."""
     if not isinstance(text, str):
@@ -131,12 +124,15 @@ class Engine:
         metrics: Metrics | None = None,
         process: ParseProcess | None = None,
     ) -> None:
+        if kb.encoder.name != nlu.intent_encoder.name:
+            raise ValueError(
+                f"the knowledge base is indexed with {kb.encoder.name}, but the NLU's intents "
+                f"come from {nlu.intent_encoder.name}: a message is encoded once, for both"
+            )
         self.metrics = metrics or Metrics()
         # The one way messages are encoded and parsed: those handled at the same time share
         # encoder calls (NLU and knowledge base) and one parse, in `process` when given.
-        self.encoder = EncoderBatcher(
-            nlu.encoder, process=process, vectorless=answered_without_kb(settings)
-        )
+        self.encoder = EncoderBatcher(nlu.intent_encoder, process=process)
         self.settings = settings
         self.db = db
         self.nlu = nlu

@@ -31,7 +31,7 @@ MAX_WAIT_SECONDS = 0.003  # how long the first text of an idle batcher waits for
 
 @dataclass(frozen=True)
 class _Done:
-    vectors: Vectors | None  # one row per text of the request; None when none was wanted
+    vectors: Vectors  # one row per text of the request
     parses: list[Parse] | None  # for a request to parse, one per text
 
 
@@ -53,12 +53,13 @@ class EncoderBatcher:
         max_wait_seconds: float = MAX_WAIT_SECONDS,
         *,
         process: ParseProcess | None = None,
-        vectorless: frozenset[str] = frozenset(),
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         if max_wait_seconds < 0:
             raise ValueError(f"max_wait_seconds must not be negative, not {max_wait_seconds}")
+        if process is not None and process.model.intent_encoder.name != encoder.name:
+            raise ValueError("a batcher with a parse process encodes with its model's encoder")
         self.encoder = encoder
         self.name = encoder.name
         self.max_batch = max_batch
@@ -68,19 +69,14 @@ class EncoderBatcher:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
         # Where batches run instead of the thread: a child process with the served model.
         self.process = process
-        # Intents whose messages' callers need no vectors (see `encode_and_parse`).
-        self.vectorless = vectorless
 
     async def encode(self, texts: list[str]) -> Vectors:
         """One L2-normalised row per text, encoded together with other callers' texts."""
-        vectors = (await self._submit(texts, None)).vectors
-        assert vectors is not None  # a request only to encode always gets its vectors
-        return vectors
+        return (await self._submit(texts, None)).vectors
 
-    async def parse(self, model: NLUModel, texts: list[str]) -> tuple[list[Parse], Vectors | None]:
+    async def parse(self, model: NLUModel, texts: list[str]) -> tuple[list[Parse], Vectors]:
         """The texts parsed by the model (none may be a direct intent trigger: those are not
-        encoded), with their vectors (None when every text's intent is in `vectorless` and the
-        model is fine-tuned: they were not computed), together with other callers' texts."""
+        encoded), with their vectors, together with other callers' texts."""
         if self.process is not None and model is not self.process.model:
             raise ValueError("this batcher parses in its process, with that process's model only")
         done = await self._submit(texts, model)
@@ -139,10 +135,10 @@ class EncoderBatcher:
         """The batch's work, in the parse process when there is one, else on the thread."""
         if self.process is not None:
             spec = [(r.texts, r.model is not None) for r in batch]
-            return await self.process.run(spec, self.vectorless)
+            return await self.process.run(spec)
         requests = [(r.texts, r.model) for r in batch]
         loop = asyncio.get_running_loop()
-        work = partial(encode_and_parse, self.encoder, requests, self.vectorless)
+        work = partial(encode_and_parse, self.encoder, requests)
         return await loop.run_in_executor(self._thread, work)
 
 
@@ -150,10 +146,9 @@ async def parse_batched(
     model: NLUModel, text: str, batcher: EncoderBatcher
 ) -> tuple[Parse, Vectors | None]:
     """Parse one message with its vector from the batcher; also that vector (None for a direct
-    intent trigger, which is not encoded, and when the batcher's `vectorless` says nobody needs
-    it) so the knowledge base need not encode the text again."""
+    intent trigger, which is not encoded) so the knowledge base need not encode the text again."""
     if not model.to_encode([text]):  # a direct intent trigger: nothing to encode
         (parse,) = await asyncio.to_thread(model.parse_encoded, [text], None)
         return parse, None
     parses, vectors = await batcher.parse(model, [text])
-    return parses[0], None if vectors is None else vectors[0]
+    return parses[0], vectors[0]

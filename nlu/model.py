@@ -222,17 +222,23 @@ class NLUModel:
 
     def parse_many(self, texts: list[str]) -> list[Parse]:
         """Parse a batch of messages with one encoder call."""
-        free = self.to_encode(texts)
-        return self._parsed(texts, (self._tuned or self._encoder).encode(free) if free else None)
+        return self.parse_encoded(texts, None)
 
     @property
     def encoder(self) -> Encoder:
+        """The base encoder, as it ships."""
         return self._encoder
 
     @property
+    def intent_encoder(self) -> Encoder:
+        """The encoder whose vectors give the intents: the fine-tuned copy of `encoder` when
+        the model has one. The knowledge base searches with it too, so a message is encoded
+        once."""
+        return self._tuned or self._encoder
+
+    @property
     def fine_tuned(self) -> bool:
-        """Whether intents come from a fine-tuned copy of `encoder` (which then only gives the
-        vectors for others, such as the knowledge base)."""
+        """Whether intents come from a fine-tuned copy of `encoder`."""
         return self._tuned is not None
 
     @staticmethod
@@ -241,13 +247,12 @@ class NLUModel:
         return [t for t in texts if _TRIGGER.match(t) is None]
 
     def parse_encoded(self, texts: list[str], vectors: Vectors | None) -> list[Parse]:
-        """Parse messages whose vectors were encoded elsewhere (one row per `to_encode(texts)`
-        text, in order; None when there is none), e.g. by a batcher shared with other callers.
-        They are the base encoder's; a fine-tuned model encodes the texts with its own and
-        needs none (`vectors` may then be None)."""
+        """Parse messages whose vectors were encoded elsewhere (one row of `intent_encoder`'s
+        per `to_encode(texts)` text, in order), e.g. by a batcher shared with other callers;
+        with None they are encoded here."""
         free = self.to_encode(texts)
-        if free and self._tuned is not None:
-            return self._parsed(texts, self._tuned.encode(free))
+        if free and vectors is None:
+            vectors = self.intent_encoder.encode(free)
         if free and (vectors is None or len(vectors) != len(free)):
             rows = 0 if vectors is None else len(vectors)
             raise ValueError(f"{len(free)} texts need vectors, but {rows} rows were given")

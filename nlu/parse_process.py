@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 # A request's texts and whether to parse them (else only encode); a batch is a sequence of them.
 Request = tuple[list[str], bool]
 Spec = Sequence[Request]
-# What the child is sent: the batch, and the intents whose messages need no vectors back.
-_Batch = tuple[list[Request], frozenset[str]]
 
 
 class ParseProcessError(RuntimeError):
@@ -89,7 +87,7 @@ class _Child:
                 "nlu.parse_process: false parses in the server's process instead"
             ) from error
 
-    async def run(self, batch: _Batch) -> Results:
+    async def run(self, batch: list[Request]) -> Results:
         try:
             while self.unread:
                 await self._receive()
@@ -145,11 +143,10 @@ class ParseProcess:
         self.pid = child.pid
         return child
 
-    async def run(self, spec: Spec, vectorless: frozenset[str] = frozenset()) -> Results:
-        """Parse the texts asked for and encode the others, each kind in one call (see
-        `encode_and_parse` for `vectorless`). The batcher runs one batch at a time, so calls
-        never overlap."""
-        batch = (list(spec), vectorless)
+    async def run(self, spec: Spec) -> Results:
+        """Encode every text in one call and parse the texts asked for (`encode_and_parse`).
+        The batcher runs one batch at a time, so calls never overlap."""
+        batch = list(spec)
         try:
             return await self._submit(batch)
         except _Died:
@@ -161,7 +158,7 @@ class ParseProcess:
                 "the parse process stopped twice while parsing this message"
             ) from error
 
-    async def _submit(self, batch: _Batch) -> Results:
+    async def _submit(self, batch: list[Request]) -> Results:
         """The batch's results from the child, started first if the last one died (or could not
         start); a child found dead is stopped, for the next call to replace."""
         if self._child is None:
@@ -201,7 +198,7 @@ def _serve(recipe: ModelRecipe, batches: Connection, results: Connection) -> Non
         except EOFError:  # the server closed the pipe
             return
         try:
-            answer: tuple[bool, object] = (True, _run(*batch))
+            answer: tuple[bool, object] = (True, _run(batch))
         except Exception as error:  # handed to the caller, to raise there
             answer = (False, error)
         results.send(answer)
@@ -212,7 +209,7 @@ def _exit_with(parent: BaseProcess) -> None:
     os._exit(0)
 
 
-def _run(spec: list[Request], vectorless: frozenset[str]) -> Results:
+def _run(spec: list[Request]) -> Results:
     assert _model is not None  # _serve loaded it
     requests = [(texts, _model if parse else None) for texts, parse in spec]
-    return encode_and_parse(_model.encoder, requests, vectorless)
+    return encode_and_parse(_model.intent_encoder, requests)

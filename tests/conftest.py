@@ -71,6 +71,14 @@ def demo_kb(base_settings: Settings, encoder: Encoder) -> KnowledgeBaseIndex:
 
 
 @pytest.fixture(scope="session")
+def served_kb(base_settings: Settings, demo_nlu: NLUModel) -> KnowledgeBaseIndex:
+    """The demo articles as `helpline serve` indexes them: with the NLU's intent encoder."""
+    index, errors = build_kb(base_settings, demo_nlu.intent_encoder, use_cache=False)
+    assert errors == []
+    return index
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer().start()
     try:
@@ -169,13 +177,18 @@ async def components(
     app_database_url: str,
     demo_model_dir: Path,
     demo_nlu: NLUModel,
-    demo_kb: KnowledgeBaseIndex,
+    served_kb: KnowledgeBaseIndex,
     tmp_path: Path,
 ) -> AsyncIterator[Components]:
     """Everything the app needs, on a fresh database (`app_database_url`), with the queues
     synced; files customers send are kept under the test's temporary folder."""
     built = await wired(
-        base_settings, app_database_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "attachments"
+        base_settings,
+        app_database_url,
+        demo_model_dir,
+        demo_nlu,
+        served_kb,
+        tmp_path / "attachments",
     )
     yield built
     await built.db.dispose()

@@ -11,7 +11,7 @@ import typer
 
 from actions.articles import ImportSummary, import_files
 from bot.cli import common
-from bot.components import build_kb_from_database, settings_encoder
+from bot.components import build_kb_from_database, kb_encoder, settings_encoder
 from bot.settings import Settings
 from knowledge_base.documents import ArticleError
 from knowledge_base.evaluation import evaluate, read_queries
@@ -90,7 +90,8 @@ def kb_evaluate(
     config: common.ConfigOption = common.DEFAULT_CONFIG,
     as_json: common.JsonOption = False,
 ) -> None:
-    """Build a fresh index from the articles file, run every query, print the metrics."""
+    """Build a fresh index from the articles file, run every query, print the metrics. The
+    index uses the encoder config.yml names as it ships: the file is not the bot's own."""
     settings = common.load(config)
     try:
         articles, labelled = read_faq_json(kb), read_queries(queries)
@@ -107,7 +108,7 @@ def kb_evaluate(
 def _index(
     settings: Settings, label: str, *, import_sources: bool
 ) -> tuple[KnowledgeBaseIndex, ImportSummary]:
-    encoder = settings_encoder(settings)
+    encoder = kb_encoder(settings)  # the served one's: `serve` finds the vectors cached
     with common.progress_bar(label) as progress:
         return build_kb_from_database(settings, encoder, progress, import_sources=import_sources)
 

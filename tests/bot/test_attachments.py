@@ -40,13 +40,13 @@ async def files_components(
     database_url: str,
     demo_model_dir: Path,
     demo_nlu: NLUModel,
-    demo_kb: KnowledgeBaseIndex,
+    served_kb: KnowledgeBaseIndex,
     tmp_path: Path,
 ) -> AsyncIterator[Components]:
     """The components on SQLite and on PostgreSQL; files kept under tmp_path / "files", at
     most LIMIT bytes each."""
     components = await wired(
-        base_settings, database_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "files", LIMIT
+        base_settings, database_url, demo_model_dir, demo_nlu, served_kb, tmp_path / "files", LIMIT
     )
     yield components
     await components.db.dispose()

@@ -24,7 +24,7 @@ from tests.conftest import wired
 WEBHOOK = "/webhooks/rest/webhook"
 # The NLU recognises it (shipping_info); its best article's confidence lies between the
 # configured thresholds for recognised (0.7) and unplaced (0.9) messages.
-RECOGNISED = "how long does shipping take"
+RECOGNISED = "how long does delivery take to Austria?"
 
 
 async def _say(client: Client, sender: str, text: str) -> list[dict]:
@@ -83,9 +83,9 @@ async def test_greeting_gets_the_configured_response(
 
 
 async def test_a_recognised_question_is_answered_below_the_fallback_threshold(
-    client: Client, components: Components, demo_kb: KnowledgeBaseIndex
+    client: Client, components: Components, served_kb: KnowledgeBaseIndex
 ) -> None:
-    answer = draft_answer(RECOGNISED, demo_kb, 0.0)
+    answer = draft_answer(RECOGNISED, served_kb, 0.0)
     assert answer is not None
     thresholds = components.settings.knowledge_base
     assert thresholds.threshold_for("shipping_info") <= answer.confidence
@@ -100,12 +100,12 @@ async def test_without_an_in_scope_threshold_the_fallback_threshold_applies(
     sqlite_url: str,
     demo_model_dir: Path,
     demo_nlu: NLUModel,
-    demo_kb: KnowledgeBaseIndex,
+    served_kb: KnowledgeBaseIndex,
     tmp_path: Path,
 ) -> None:
     kb = base_settings.knowledge_base.model_copy(update={"answer_threshold_in_scope": None})
     strict = base_settings.model_copy(update={"knowledge_base": kb})
-    built = await wired(strict, sqlite_url, demo_model_dir, demo_nlu, demo_kb, tmp_path / "files")
+    built = await wired(strict, sqlite_url, demo_model_dir, demo_nlu, served_kb, tmp_path / "files")
     try:
         client = await aiohttp_client(create_app(built))
         reply = await _say(client, "s", RECOGNISED)
@@ -134,11 +134,11 @@ class _HeldSearch:
 
 
 async def test_a_slow_search_does_not_hold_up_other_conversations(
-    client: Client, components: Components, demo_kb: KnowledgeBaseIndex
+    client: Client, components: Components, served_kb: KnowledgeBaseIndex
 ) -> None:
     """The answer is drafted before the turn's transaction: on SQLite one writer at a time
     runs in this process, and another customer must not wait for this one's search."""
-    held = _HeldSearch(demo_kb, RECOGNISED)
+    held = _HeldSearch(served_kb, RECOGNISED)
     components.engine.kb = held  # type: ignore[assignment]
     slow = asyncio.create_task(_say(client, "slow", RECOGNISED))
     assert await asyncio.to_thread(held.searching.wait, 30)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from bot.components import Components
-from bot.engine import answered_without_kb, route_for
 from nlu.batcher import EncoderBatcher
 from tests.bot.conftest import Client
 from tests.nlu.test_batcher import RecordingEncoder
@@ -26,7 +25,7 @@ def recording_batcher(components: Components) -> RecordingEncoder:
     """The app's encoder wrapped to record calls, shared by the engine and /model/parse."""
     batcher = components.engine.encoder
     recording = RecordingEncoder(batcher.encoder)
-    components.engine.encoder = EncoderBatcher(recording, vectorless=batcher.vectorless)
+    components.engine.encoder = EncoderBatcher(recording)
     return recording
 
 
@@ -48,13 +47,13 @@ async def test_concurrent_messages_share_encoder_calls_and_are_encoded_once(
     assert max(recording.sizes) > 1
 
 
-async def test_messages_the_knowledge_base_does_not_answer_are_not_encoded_for_it(
+async def test_the_knowledge_base_searches_with_the_fine_tuned_intent_vectors(
     client: Client, components: Components
 ) -> None:
-    """The demo model is fine-tuned: its intents come from its own encoder, and the shipped
-    encoder's vector serves only the knowledge base, so a greeting and thanks skip it."""
+    """The demo model is fine-tuned: its intents and the knowledge base's search both come from
+    the tuned copy, so a greeting, a question and thanks are each encoded once."""
     assert components.nlu.fine_tuned
-    assert {"greet", "thank_you"} <= components.engine.encoder.vectorless
+    assert components.kb.encoder.name == components.nlu.intent_encoder.name
     recording = recording_batcher(components)
     texts = ["hello", QUESTIONS[0], "thanks a lot"]
 
@@ -68,18 +67,7 @@ async def test_messages_the_knowledge_base_does_not_answer_are_not_encoded_for_i
     assert hello[0]["text"] == responses["greet"]
     assert thanks[0]["text"] == responses["thank_you"]
     assert answer[0]["citations"]
-    assert sum(recording.sizes) == 1  # the question alone
-
-
-def test_intents_answered_without_the_knowledge_base_are_the_routes_other_than_it(
-    components: Components,
-) -> None:
-    settings = components.settings
-    intents = {*components.nlu.intents, "nlu_fallback"}
-    for intent in intents | set(settings.actions.intents) | set(settings.dialogue.handoff_intents):
-        assert (intent in answered_without_kb(settings)) == (
-            route_for(settings, intent) != "knowledge_base"
-        ), intent
+    assert sum(recording.sizes) == len(texts)
 
 
 async def test_concurrent_model_parse_requests_are_batched_and_answer_as_alone(

@@ -23,7 +23,6 @@ from bot.components import Components, import_kb_sources, published_articles_in,
 from bot.settings import Settings
 from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.index import KnowledgeBaseIndex
-from nlu.encoder import Encoder
 from nlu.model import NLUModel
 from storage.models import AuditLog
 from tests.bot.conftest import PASSWORD, Client, login
@@ -50,7 +49,6 @@ async def live(
     sqlite_url: str,
     demo_model_dir: Path,
     demo_nlu: NLUModel,
-    encoder: Encoder,
     vectors: EmbeddingCache,
 ) -> AsyncIterator[Components]:
     """The app's components on a database holding the demo articles, with an index of its own
@@ -58,6 +56,7 @@ async def live(
     from actions.users import sync_queues  # noqa: PLC0415
 
     settings = settings_for(base_settings, sqlite_url, demo_model_dir)
+    encoder = demo_nlu.intent_encoder  # as `helpline serve` indexes the articles
     probe = wire(settings, demo_nlu, KnowledgeBaseIndex([], encoder), b"test-secret")
     summary = await import_kb_sources(settings, probe.db)
     assert summary.errors == [] and len(summary.created) > 10

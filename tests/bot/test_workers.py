@@ -39,7 +39,7 @@ async def build(
     base_settings: Settings,
     demo_model_dir: Path,
     demo_nlu: NLUModel,
-    demo_kb: KnowledgeBaseIndex,
+    served_kb: KnowledgeBaseIndex,
 ) -> AsyncIterator[Build]:
     """Components on a given database (queues synced) with settings changed as asked."""
     built: list[Components] = []
@@ -55,7 +55,7 @@ async def build(
             )
             channels = channels.model_copy(update={"widget": widget})
         settings = settings.model_copy(update={"channels": channels, **changes})
-        components = wire(settings, demo_nlu, demo_kb, b"test-secret")
+        components = wire(settings, demo_nlu, served_kb, b"test-secret")
         async with components.db.session() as session, session.begin():
             await sync_queues(session, settings.queue_specs())
         built.append(components)

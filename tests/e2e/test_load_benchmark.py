@@ -57,6 +57,7 @@ def test_customers_on_both_channels_and_idle_sockets(helpline_server: HelplineSe
         assert result["channel"] == channel
         assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
         assert result["server_cpu_ms_per_message"] > 0
+        assert result["children_cpu_ms_per_message"] > 0  # the parse process parsed them
         assert result["server_rss_mb"] > 50
     budget = run_load(helpline_server, "--concurrency", "3", "--messages", "12", "--think", "0.02")
     assert budget["errors"] == 0, budget["error_kinds"]

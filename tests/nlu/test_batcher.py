@@ -193,26 +193,47 @@ async def test_parse_batched_equals_parse_and_gives_the_vector(
             np.testing.assert_allclose(vector, encoder.encode([text])[0], atol=1e-5)
 
 
-async def test_vectorless_intents_of_a_fine_tuned_model_skip_the_base_encoder(
-    demo_nlu: NLUModel, encoder: Encoder
+async def test_a_batch_on_the_intent_encoder_encodes_each_text_once(
+    demo_nlu: NLUModel, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A greeting's vector would go unused, so with "greet" vectorless the batch's one base
-    encoder call covers the question alone; both parse as the model parses them alone."""
-    assert demo_nlu.fine_tuned  # its intents come from its own encoder
-    recording = RecordingEncoder(encoder)
-    batcher = EncoderBatcher(recording, vectorless=frozenset({"greet"}))
+    """The served batcher encodes with the model's intent encoder (its fine-tuned copy): the
+    batch's one call gives the intents and the vectors the knowledge base searches with."""
+    assert demo_nlu.fine_tuned
+    tuned = demo_nlu.intent_encoder
+    encode = tuned.encode
+    calls: list[int] = []
+
+    def counted(texts: list[str]) -> Vectors:
+        calls.append(len(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(tuned, "encode", counted)
+    batcher = EncoderBatcher(RecordingEncoder(tuned))
     texts = ["hello", "do you ship to Canada"]
     results = await asyncio.gather(*(parse_batched(demo_nlu, t, batcher) for t in texts))
-    assert recording.sizes == [1]
-    (hello, hello_vector), (question, question_vector) = results
-    assert (hello.intent.name, hello_vector) == ("greet", None)
-    assert question.intent.name == demo_nlu.parse(texts[1]).intent.name != "greet"
-    assert question_vector is not None
-    np.testing.assert_allclose(question_vector, encoder.encode([texts[1]])[0], atol=1e-5)
-    # A request only to encode always gets its vectors, whatever `vectorless` says.
-    np.testing.assert_allclose(
-        await batcher.encode(["hello"]), encoder.encode(["hello"]), atol=1e-5
-    )
+    assert calls == [2]  # the batch's call, and no other by the model
+    monkeypatch.undo()
+    for text, (parse, vector) in zip(texts, results, strict=True):
+        assert parse.intent.name == demo_nlu.parse(text).intent.name
+        np.testing.assert_allclose(vector, tuned.encode([text])[0], atol=1e-5)
+    assert not np.allclose(results[1][1], encoder.encode([texts[1]])[0], atol=1e-3)
+
+
+async def test_a_model_on_another_encoder_parses_with_its_own_vectors(
+    demo_nlu: NLUModel, encoder: Encoder
+) -> None:
+    """A batcher on the shipped encoder hands back the shipped vectors; the fine-tuned model
+    still takes its intents from its own."""
+    recording = RecordingEncoder(encoder)
+    batcher = EncoderBatcher(recording)
+    texts = ["hello", "do you ship to Canada"]
+    results = await asyncio.gather(*(parse_batched(demo_nlu, t, batcher) for t in texts))
+    assert recording.sizes == [2]
+    for text, (parse, vector) in zip(texts, results, strict=True):
+        alone = demo_nlu.parse(text)
+        assert parse.intent.name == alone.intent.name
+        assert parse.intent.confidence == pytest.approx(alone.intent.confidence, abs=1e-4)
+        np.testing.assert_allclose(vector, encoder.encode([text])[0], atol=1e-5)
 
 
 def test_the_knowledge_base_answers_the_same_from_a_given_query_vector(

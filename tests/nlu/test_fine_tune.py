@@ -3,6 +3,7 @@ it again (real weights, trained for a few steps)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -99,15 +100,23 @@ def test_out_of_scope_examples_are_tuned_as_one_more_class(
     assert model.parse(QUERIES[1]).intent.name == "shipping_info"
 
 
-def test_parse_encoded_uses_the_tuned_vectors_not_the_given_ones(
-    model: NLUModel, encoder: Encoder
-) -> None:
-    base = encoder.encode(QUERIES)
-    from_base = model.parse_encoded(QUERIES, base)
+def test_parse_encoded_takes_the_tuned_vectors_or_encodes_them(model: NLUModel) -> None:
+    given = model.parse_encoded(QUERIES, model.intent_encoder.encode(QUERIES))
     direct = model.parse_many(QUERIES)
-    for a, b in zip(from_base, direct, strict=True):
+    for a, b in zip(given, direct, strict=True):
         assert [s.name for s in a.intent_ranking] == [s.name for s in b.intent_ranking]
         assert a.intent.confidence == pytest.approx(b.intent.confidence, abs=1e-5)
+
+
+def test_a_tuned_encoder_written_again_has_a_new_name(saved: Path, tuner: EncoderTuner) -> None:
+    """The knowledge base's cached vectors are keyed by the encoder's name: a retrained
+    encoder's must not be found under the old one's."""
+    before = tuner.load(saved).name
+    assert tuner.load(saved).name == before
+    weights = max((saved / ENCODER_FOLDER).rglob("*.safetensors"), key=lambda p: p.stat().st_size)
+    written = weights.stat().st_mtime_ns + 10**9
+    os.utime(weights, ns=(written, written))
+    assert tuner.load(saved).name != before
 
 
 def test_save_and_load_keep_the_tuned_encoder(

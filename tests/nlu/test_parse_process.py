@@ -49,10 +49,11 @@ def process(recipe: ModelRecipe, demo_nlu: NLUModel) -> Iterator[ParseProcess]:
 
 
 async def test_the_child_parses_as_the_server_would_and_together(
-    process: ParseProcess, demo_nlu: NLUModel, encoder: Encoder
+    process: ParseProcess, demo_nlu: NLUModel
 ) -> None:
     assert process.pid != os.getpid()
-    batcher = EncoderBatcher(demo_nlu.encoder, process=process)
+    encoder = demo_nlu.intent_encoder
+    batcher = EncoderBatcher(encoder, process=process)
     results = await asyncio.gather(*(parse_batched(demo_nlu, t, batcher) for t in MESSAGES))
     for text, (parse, vector) in zip(MESSAGES, results, strict=True):
         alone = demo_nlu.parse(text)
@@ -92,27 +93,34 @@ async def test_a_batch_whose_caller_stopped_waiting_does_not_answer_the_next(
     assert len(vectors) == 2
 
 
-async def test_the_child_skips_the_vectors_of_vectorless_intents(
-    process: ParseProcess, encoder: Encoder
+async def test_the_child_encodes_with_the_models_intent_encoder(
+    process: ParseProcess, demo_nlu: NLUModel
 ) -> None:
     spec = [(["hello"], True), (["do you ship to Canada"], True), (["hello"], False)]
-    greeting, question, encoded = await process.run(spec, frozenset({"greet"}))
+    greeting, question, encoded = await process.run(spec)
     assert greeting[1] is not None and greeting[1][0].intent.name == "greet"
-    assert greeting[0] is None  # parsed, and its vector not computed
-    assert question[0] is not None and question[1] is not None
-    np.testing.assert_allclose(question[0], encoder.encode(["do you ship to Canada"]), atol=1e-5)
-    assert encoded[0] is not None and encoded[1] is None  # only to encode: its vector, always
-    np.testing.assert_allclose(encoded[0], encoder.encode(["hello"]), atol=1e-5)
+    assert question[1] is not None
+    assert encoded[1] is None  # only to encode
+    tuned = demo_nlu.intent_encoder
+    np.testing.assert_allclose(question[0], tuned.encode(["do you ship to Canada"]), atol=1e-5)
+    for vectors in (greeting[0], encoded[0]):
+        np.testing.assert_allclose(vectors, tuned.encode(["hello"]), atol=1e-5)
 
 
 async def test_the_batcher_parses_with_its_process_model_only(
-    process: ParseProcess, base_settings: Settings, demo_model_dir: Path, encoder: Encoder
+    process: ParseProcess,
+    base_settings: Settings,
+    demo_model_dir: Path,
+    encoder: Encoder,
+    demo_nlu: NLUModel,
 ) -> None:
     config, tuner = nlu_config(base_settings), encoder_tuner(base_settings)
     other = NLUModel.load(demo_model_dir, config, encoder, tuner)
-    batcher = EncoderBatcher(encoder, process=process)
+    batcher = EncoderBatcher(demo_nlu.intent_encoder, process=process)
     with pytest.raises(ValueError, match="process's model only"):
         await batcher.parse(other, ["hello"])
+    with pytest.raises(ValueError, match="its model's encoder"):
+        EncoderBatcher(encoder, process=process)  # the shipped one: the child's vectors differ
 
 
 async def test_a_child_that_dies_is_replaced_and_the_message_is_parsed(
@@ -120,7 +128,7 @@ async def test_a_child_that_dies_is_replaced_and_the_message_is_parsed(
 ) -> None:
     process = ParseProcess(recipe, demo_nlu)
     try:
-        batcher = EncoderBatcher(demo_nlu.encoder, process=process)
+        batcher = EncoderBatcher(demo_nlu.intent_encoder, process=process)
         first = process.pid
         os.kill(first, signal.SIGKILL)
         parse, _ = await parse_batched(demo_nlu, "where is my order AB-123456?", batcher)
@@ -136,7 +144,7 @@ async def test_when_a_replacement_cannot_start_the_next_batch_starts_another(
 ) -> None:
     process = ParseProcess(recipe, demo_nlu)
     try:
-        batcher = EncoderBatcher(demo_nlu.encoder, process=process)
+        batcher = EncoderBatcher(demo_nlu.intent_encoder, process=process)
         start = ParseProcess._start
         failures = [ParseProcessError("no memory for another child")]
 
@@ -167,7 +175,7 @@ def test_a_child_that_cannot_load_the_model_stops_start_up_with_a_clear_error(
 async def test_closing_stops_the_child(recipe: ModelRecipe, demo_nlu: NLUModel) -> None:
     process = ParseProcess(recipe, demo_nlu)
     pid = process.pid
-    EncoderBatcher(demo_nlu.encoder, process=process).close()
+    EncoderBatcher(demo_nlu.intent_encoder, process=process).close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
