@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import cast
 
 from nlu.batch_work import Results, encode_and_parse
-from nlu.encoder import Runtime, load_encoder
+from nlu.encoder import LazyEncoder, Runtime, encoder_name, load_encoder
 from nlu.fine_tune import EncoderTuner
 from nlu.model import NLUConfig, NLUModel
 
@@ -52,7 +52,12 @@ class ModelRecipe:
     threads: int = 1
 
     def load(self) -> NLUModel:
-        encoder = load_encoder(self.encoder, self.runtime, self.threads)
+        """The model, its base encoder loaded on first use: a fine-tuned model's intents and
+        the knowledge base's search take the tuned copy, and serving never needs the base."""
+        encoder = LazyEncoder(
+            encoder_name(self.encoder, self.runtime),
+            lambda: load_encoder(self.encoder, self.runtime, self.threads),
+        )
         tuner = EncoderTuner(self.encoder, self.runtime, self.config.fine_tune, self.threads)
         return NLUModel.load(self.directory, self.config, encoder, tuner)
 
@@ -114,6 +119,9 @@ class _Child:
             await readable
         finally:
             loop.remove_reader(fd)
+            # uvloop leaves a watched descriptor non-blocking: a result longer than what had
+            # arrived would then fail to read instead of waiting for its rest.
+            os.set_blocking(fd, True)
         answer: tuple[bool, object] = self.results.recv()  # whole: the child sends it at once
         self.unread -= 1
         return answer

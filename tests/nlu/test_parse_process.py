@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import uvloop
 
 from bot.components import encoder_tuner, nlu_config
 from bot.settings import Settings
@@ -91,6 +92,17 @@ async def test_a_batch_whose_caller_stopped_waiting_does_not_answer_the_next(
     ((vectors, parses),) = await process.run([(["hello", "thanks"], True)])
     assert parses is not None and [p.text for p in parses] == ["hello", "thanks"]
     assert len(vectors) == 2
+
+
+def test_a_result_longer_than_the_pipe_holds_is_read_whole_on_uvloop(
+    process: ParseProcess,
+) -> None:
+    """`helpline serve` runs on uvloop, which leaves the results pipe non-blocking once it has
+    watched it: 200 vectors (300 kB) arrive in several parts and must still be read whole."""
+    texts = [f"where is my order AB-{n:06d}?" for n in range(200)]
+    ((vectors, parses),) = uvloop.run(process.run([(texts, False)]))
+    assert parses is None and vectors.shape == (200, 384)
+    assert process.restarts == 0
 
 
 async def test_the_child_encodes_with_the_models_intent_encoder(
