@@ -126,8 +126,11 @@ async def add_message(
     sender_user_id: int | None = None,
     annotations: dict[str, Any] | None = None,
     extras: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> tuple[Message, bool]:
-    """Store a message; returns it and whether it is new (False: this external id was stored)."""
+    """Store a message; returns it and whether it is new (False: this external id was stored).
+    With `flush` false a message without an external id waits for the session's next flush
+    (its id is None until then), so that a turn's messages go to the database together."""
     delivery = {"conversation_id": conversation.id, "external_id": external_id}
     if external_id is not None:
         existing = await session.scalar(_SAME_DELIVERY, delivery)
@@ -149,7 +152,8 @@ async def add_message(
     )
     if external_id is None:  # nothing to collide with: no savepoint needed
         session.add(message)
-        await session.flush()
+        if flush:
+            await session.flush()
     else:
         try:
             async with session.begin_nested():
@@ -188,7 +192,7 @@ def _record_message(session: AsyncSession, message: Message) -> None:
         session,
         Actor(message.sender, message.sender_user_id),
         "add_message",
-        ("message", message.id),
+        ("message", message),  # its id once flushed
         event=f"message_from_{message.sender}",
         conversation_id=message.conversation_id,
         agent_id=message.sender_user_id,

@@ -18,7 +18,7 @@ the session's `info`, in the order they were recorded (the reports fold events i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,11 +51,17 @@ class _Row:
     savepoint: SessionTransaction | None  # the savepoint it was recorded in (None: none)
 
 
+class Identified(Protocol):
+    """A stored object, whose id the database gives it at the flush."""
+
+    id: int
+
+
 def record(
     session: AsyncSession,
     actor: Actor,
     action: str,
-    target: tuple[str, int],
+    target: tuple[str, int | Identified],
     *,
     event: str | None = None,
     conversation_id: int | None = None,
@@ -65,10 +71,11 @@ def record(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Record the audit row for `action` and, when `event` is given, the event for the reports;
-    they are written with the transaction (see the module's note)."""
+    they are written with the transaction (see the module's note). The target may be given as
+    the object: a new one's id is read when the rows are written, after a flush."""
     now = utcnow()
     details = payload or {}
-    rows = [
+    rows: list[tuple[Table, dict[str, Any]]] = [
         (
             _AUDIT,
             {
@@ -83,7 +90,7 @@ def record(
         )
     ]
     if event is not None:
-        values = {
+        values: dict[str, Any] = {
             "type": event,
             "conversation_id": conversation_id,
             "ticket_id": ticket_id,
@@ -95,7 +102,7 @@ def record(
         rows.append((_EVENTS, values))
     sync = session.sync_session
     if not sync.in_transaction():  # no commit to wait for yet: the next flush writes them
-        session.add_all(_MODELS[table](**values) for table, values in rows)
+        session.add_all(_MODELS[table](**_resolved(values)) for table, values in rows)
         return
     savepoint = sync.get_nested_transaction()
     pending: list[_Row] = sync.info.setdefault(_PENDING, [])
@@ -107,11 +114,21 @@ def _write(session: Session) -> None:
     rows: list[_Row] = session.info.pop(_PENDING, [])
     if not rows:
         return
+    if any(not isinstance(row.values.get("target_id", 0), int | None) for row in rows):
+        session.flush()  # a target recorded as a new object gets its id
     connection = session.connection()
     for table in (_AUDIT, _EVENTS):
-        values = [row.values for row in rows if row.table is table]
+        values = [_resolved(row.values) for row in rows if row.table is table]
         if values:
             connection.execute(insert(table), values)
+
+
+def _resolved(values: dict[str, Any]) -> dict[str, Any]:
+    """The row's values with a target given as an object replaced by its id."""
+    target = values.get("target_id")
+    if target is None or isinstance(target, int):
+        return values
+    return {**values, "target_id": target.id}
 
 
 @event.listens_for(Session, "before_commit")

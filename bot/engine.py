@@ -177,6 +177,7 @@ class Engine:
                 _stored_text(caption, inbound),
                 external_id=inbound.external_id,
                 annotations=_annotations(parse) if parse else None,
+                flush=False,  # with the replies: one flush stores the turn's messages
             )
             if not new:
                 return await self._replayed(session, conversation, message)
@@ -251,6 +252,7 @@ class Engine:
         elif not self.settings.actions.remote(action, responses):
             await self._say(session, conversation, responses[action.removeprefix("utter_")], turn)
         else:
+            await session.flush()  # the message's id goes in the tracker
             request = await action_request(
                 session, self.settings, conversation, action, parse=parse, message=turn.message
             )
@@ -394,7 +396,9 @@ class Engine:
         turn: Turn,
         extras: dict[str, Any] | None = None,
     ) -> None:
-        message, _ = await add_message(session, conversation, "bot", text, extras=extras)
+        message, _ = await add_message(
+            session, conversation, "bot", text, extras=extras, flush=False
+        )
         turn.replies.append(message)
 
     async def _replayed(

@@ -54,8 +54,8 @@ class SentimentSettings(_Frozen):
 
 class FineTuneSettings(_Frozen):
     # Epochs of training the encoder on the intents before the classifier (0: the encoder as it
-    # ships). Pays most with few examples per intent; costs training time and a second encoding
-    # of each message (the knowledge base keeps the encoder as it ships).
+    # ships). Pays most with few examples per intent; costs training time. The knowledge base
+    # searches with the tuned copy too.
     epochs: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
     learning_rate: Annotated[float, Field(gt=0.0, le=1e-2)] = 1e-4
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.conversations import open_conversation
+from actions.conversations import add_message, get_conversation, open_conversation
 from actions.record import SYSTEM, record
 from storage.database import Database
 from storage.models import AuditLog, Event
@@ -104,3 +104,32 @@ async def test_rows_of_a_rolled_back_or_abandoned_transaction_are_not_written_la
         "recorded before the transaction began",
         "recorded in it",
     ]
+
+
+async def test_a_message_stored_without_a_flush_is_the_target_of_its_audit_row(
+    db: Database,
+) -> None:
+    """A turn's messages wait for one flush (`add_message(flush=False)`): their audit rows name
+    them by the ids the flush gave them, whether the commit or a read writes the rows."""
+    conversation_id = await _conversation(db)
+    async with db.session() as session, session.begin():
+        conversation = await get_conversation(session, conversation_id)
+        first, _ = await add_message(session, conversation, "customer", "hi", flush=False)
+        assert first.id is None  # not flushed yet
+        targets = await session.scalars(
+            select(AuditLog.target_id).where(AuditLog.action == "add_message")
+        )
+        assert list(targets) == [first.id] and first.id is not None
+        second, _ = await add_message(session, conversation, "bot", "hello", flush=False)
+        assert second.id is None
+    async with db.session() as session:
+        rows = await session.execute(
+            select(AuditLog.target_type, AuditLog.target_id)
+            .where(AuditLog.action == "add_message")
+            .order_by(AuditLog.id)
+        )
+        assert [tuple(r) for r in rows] == [("message", first.id), ("message", second.id)]
+        senders = await session.scalars(
+            select(Event.type).where(Event.type.like("message_from_%")).order_by(Event.id)
+        )
+        assert list(senders) == ["message_from_customer", "message_from_bot"]
