@@ -114,7 +114,7 @@ def _write(session: Session) -> None:
     rows: list[_Row] = session.info.pop(_PENDING, [])
     if not rows:
         return
-    if any(not isinstance(row.values.get("target_id", 0), int | None) for row in rows):
+    if any(_target_object(row.values) is not None for row in rows):
         session.flush()  # a target recorded as a new object gets its id
     connection = session.connection()
     for table in (_AUDIT, _EVENTS):
@@ -125,10 +125,14 @@ def _write(session: Session) -> None:
 
 def _resolved(values: dict[str, Any]) -> dict[str, Any]:
     """The row's values with a target given as an object replaced by its id."""
+    target = _target_object(values)
+    return values if target is None else {**values, "target_id": target.id}
+
+
+def _target_object(values: dict[str, Any]) -> Identified | None:
+    """The audit row's target when it was recorded as an object (its id may not be known)."""
     target = values.get("target_id")
-    if target is None or isinstance(target, int):
-        return values
-    return {**values, "target_id": target.id}
+    return None if target is None or isinstance(target, int) else target
 
 
 @event.listens_for(Session, "before_commit")
