@@ -417,10 +417,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def child_pids(pid: int | None) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     """The processes the server started (its parse process), from /proc."""
-    if pid is None:
-        return []
     tasks = Path(f"/proc/{pid}/task").glob("*/children")
     return [int(child) for task in tasks for child in task.read_text().split()]
 

@@ -253,9 +253,8 @@ class NLUModel:
         free = self.to_encode(texts)
         if free and vectors is None:
             vectors = self.intent_encoder.encode(free)
-        if free and (vectors is None or len(vectors) != len(free)):
-            rows = 0 if vectors is None else len(vectors)
-            raise ValueError(f"{len(free)} texts need vectors, but {rows} rows were given")
+        elif free and vectors is not None and len(vectors) != len(free):
+            raise ValueError(f"{len(free)} texts need vectors, but {len(vectors)} rows were given")
         return self._parsed(texts, vectors)
 
     def _parsed(self, texts: list[str], vectors: Vectors | None) -> list[Parse]:
