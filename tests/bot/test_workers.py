@@ -86,7 +86,22 @@ async def two_workers(
 ) -> tuple[Client, Client]:
     first = await build(database_url, **changes)
     second = await build(database_url, **changes)
-    return await aiohttp_client(create_app(first)), await aiohttp_client(create_app(second))
+    workers = await aiohttp_client(create_app(first)), await aiohttp_client(create_app(second))
+    if "redis_url" in changes:  # as a load balancer would: traffic once live updates are up
+        await asyncio.gather(*(_listening(worker) for worker in workers))
+    return workers
+
+
+async def _listening(worker: Client) -> None:
+    """Wait until the worker's live updates listen to Redis. On a busy machine a first
+    connection can time out; the reconnect then closes the browsers' sockets, which would end
+    a test's conversations."""
+
+    async def wait() -> None:
+        while (await (await worker.get("/health")).json())["redis"] != "ok":
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(wait(), 15)
 
 
 async def test_a_sender_limited_on_one_worker_is_limited_on_the_other(
