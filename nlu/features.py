@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from nlu.npz import Arrays
 
@@ -43,7 +43,7 @@ class LexicalFeatures:
         return len(self._word.vocabulary_) + len(self._char.vocabulary_)
 
     def transform(self, texts: list[str]) -> csr_matrix:
-        return csr_matrix(hstack([self._word.transform(texts), self._char.transform(texts)]))
+        return csr_matrix(hstack([_tf_idf(self._word, texts), _tf_idf(self._char, texts)]))
 
     def arrays(self) -> Arrays:
         """Vocabularies (in column order) and IDF weights, for a pickle-free npz."""
@@ -59,6 +59,23 @@ class LexicalFeatures:
         word = _restored(_word_vectorizer(), arrays["word_vocabulary"], arrays["word_idf"])
         char = _restored(_char_vectorizer(), arrays["char_vocabulary"], arrays["char_idf"])
         return cls(word, char)
+
+
+def _tf_idf(vectorizer: TfidfVectorizer, texts: list[str]) -> csr_matrix:
+    """`vectorizer.transform(texts)`: sublinear term frequencies times IDF, each row scaled to
+    unit length, without the checks scikit-learn's TF-IDF step makes of its input on each call
+    (they took more than half of the lexical features' time in a parse: a batch of eight
+    messages 2.5 ms, now 0.9 ms)."""
+    matrix: csr_matrix = CountVectorizer.transform(vectorizer, texts)  # the n-gram counts
+    matrix = matrix.astype(np.float64)
+    values = matrix.data
+    np.log(values, out=values)
+    values += 1.0
+    values *= vectorizer.idf_[matrix.indices]
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    lengths = np.sqrt(np.bincount(rows, weights=values * values, minlength=matrix.shape[0]))
+    values /= np.where(lengths > 0, lengths, 1.0)[rows]
+    return matrix
 
 
 def _vocabulary(vectorizer: TfidfVectorizer) -> npt.NDArray[np.str_]:

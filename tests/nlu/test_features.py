@@ -31,3 +31,17 @@ def test_arrays_restore_the_same_features_without_pickle() -> None:
     restored = LexicalFeatures.from_arrays(arrays)
     queries = ["cancel my wallet", "top up the card"]
     assert np.allclose(restored.transform(queries).toarray(), features.transform(queries).toarray())
+
+
+def test_features_are_what_scikit_learn_computes() -> None:
+    """The TF-IDF step is computed here (scikit-learn's checks its input on each call); the
+    numbers must stay those of its vectorizers, for texts with known, unknown and no n-grams."""
+    features = LexicalFeatures.fit([*TEXTS, "my card is lost", "lost my wallet again"])
+    queries = ["Cancel my CARD card card", "", "zzz qqq", "top up my wallet, please", "my my my"]
+    expected = np.hstack(
+        [vectorizer.transform(queries).toarray() for vectorizer in (features._word, features._char)]
+    )
+    got = features.transform(queries).toarray()
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, rtol=0, atol=1e-12)
+    assert not got[1].any() and np.isclose(np.linalg.norm(got[0]), np.sqrt(2))  # two parts
