@@ -97,11 +97,11 @@ async def _listening(worker: Client) -> None:
     connection can time out; the reconnect then closes the browsers' sockets, which would end
     a test's conversations."""
 
-    async def wait() -> None:
-        while (await (await worker.get("/health")).json())["redis"] != "ok":
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(wait(), 15)
+    for _ in range(300):
+        if (await (await worker.get("/health")).json())["redis"] == "ok":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the worker's live updates did not reach Redis within 15 s")
 
 
 async def test_a_sender_limited_on_one_worker_is_limited_on_the_other(
