@@ -19,7 +19,7 @@ from actions.errors import InvalidInput, NotFound
 from bot.report_store import (
     conversations_query,
     micro,
-    record,
+    read_events,
     refresh,
     stored_model,
     stored_sums,
@@ -81,8 +81,7 @@ def report_filter(query: dict[str, str], now: datetime | None = None) -> ReportF
 
 async def load_report(session: AsyncSession, chosen: ReportFilter) -> tuple[Report, dict[int, str]]:
     """The whole report folded in memory from the event log (small databases and tests)."""
-    events = [record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
-    return build_report(events, chosen), await staff_names(session)
+    return build_report(await read_events(session), chosen), await staff_names(session)
 
 
 async def catch_up(session: AsyncSession) -> None:
@@ -110,8 +109,7 @@ async def dashboard_from_events(
 ) -> dict[str, Any]:
     """The same figures folded in memory from the whole event log: the reference the stored
     rollups must equal."""
-    events = [record(e) for e in await session.scalars(select(Event).order_by(Event.id))]
-    facts = [f for f in facts_by_conversation(events) if chosen.admits(f.row)]
+    facts = [f for f in facts_by_conversation(await read_events(session)) if chosen.admits(f.row)]
     sums = sums_in_memory(facts, lambda f: micro(model.predict(f.row).probability))
     data = dashboard(sums, await staff_names(session), period_days(chosen, now))
     return with_model(data, model)
@@ -245,12 +243,7 @@ async def conversation_detail(session: AsyncSession, conversation_id: int) -> di
     """One conversation's metrics, its predicted satisfaction with the reasons, and its
     transcript (internal notes included: only supervisors see this page)."""
     conversation = await get_conversation(session, conversation_id)
-    events = [
-        record(e)
-        for e in await session.scalars(
-            select(Event).where(Event.conversation_id == conversation.id).order_by(Event.id)
-        )
-    ]
+    events = await read_events(session, Event.conversation_id == conversation.id)
     if not events:
         raise NotFound(f"conversation {conversation.id} has nothing recorded yet")
     facts = conversation_facts(events)
