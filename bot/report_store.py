@@ -54,6 +54,8 @@ BATCH = 500  # conversations folded per round; also the size of IN (...) lists
 REFIT_EVERY_RATING_BELOW = 2000
 REFIT_GROWTH = 0.1
 LOCK_KEY = 74_210_005  # PostgreSQL advisory lock: one refresh at a time across workers
+_CONVERSATION_ROWS: Table = ReportConversation.__table__  # type: ignore[assignment]
+_AGENT_PARTS: Table = ReportAgentPart.__table__  # type: ignore[assignment]
 ROW_FIELDS = (
     "ticket_id",
     "rating",
@@ -188,10 +190,6 @@ async def store_facts(
     parts = [part for f in facts for part in agent_values(f)]
     if parts:
         await session.execute(insert(_AGENT_PARTS), parts)
-
-
-_CONVERSATION_ROWS: Table = ReportConversation.__table__  # type: ignore[assignment]
-_AGENT_PARTS: Table = ReportAgentPart.__table__  # type: ignore[assignment]
 
 
 def conversation_values(facts: ConversationFacts, model: SatisfactionModel) -> dict[str, Any]:

@@ -96,7 +96,6 @@ async def _listening(worker: Client) -> None:
     """Wait until the worker's live updates listen to Redis. On a busy machine a first
     connection can time out; the reconnect then closes the browsers' sockets, which would end
     a test's conversations."""
-
     for _ in range(300):
         if (await (await worker.get("/health")).json())["redis"] == "ok":
             return

@@ -34,8 +34,9 @@ def test_arrays_restore_the_same_features_without_pickle() -> None:
 
 
 def test_features_are_what_scikit_learn_computes() -> None:
-    """The TF-IDF step is computed here (scikit-learn's checks its input on each call); the
-    numbers must stay those of its vectorizers, for texts with known, unknown and no n-grams."""
+    """The TF-IDF step is computed here, not by scikit-learn (whose transform checks its input
+    on every call); the numbers must stay its vectorizers', for texts with known, unknown and
+    no n-grams."""
     features = LexicalFeatures.fit([*TEXTS, "my card is lost", "lost my wallet again"])
     queries = ["Cancel my CARD card card", "", "zzz qqq", "top up my wallet, please", "my my my"]
     expected = np.hstack(
