@@ -114,8 +114,13 @@ def _note_changes(session: Session, _flush: UOWTransaction) -> None:
         if isinstance(obj, Message):
             changes[Message][obj.id] = obj
             session.info.setdefault(_MESSAGE_CONVERSATIONS, set()).add(obj.conversation_id)
-    for obj in (*session.new, *session.dirty):
+    for obj in session.new:
         if isinstance(obj, Ticket | Conversation):
+            changes[type(obj)][obj.id] = obj
+    for obj in session.dirty:
+        if isinstance(obj, Ticket) or (
+            isinstance(obj, Conversation) and inspect(obj).attrs.status.history.has_changes()
+        ):
             changes[type(obj)][obj.id] = obj
 
 

@@ -81,6 +81,27 @@ async def published_by(db: Database, sender: str, turn: Turn) -> tuple[int, list
         return conversation_id, drained(mine)
 
 
+async def test_a_conversation_is_published_when_its_status_changes_not_its_other_columns(
+    db: Database,
+) -> None:
+    """Browsers show the status; the bot's bookkeeping (topic, unclear count) changes nearly
+    every turn and must not cost each open widget a frame."""
+
+    async def answered(session: AsyncSession, conversation: Conversation) -> None:
+        await add_message(session, conversation, "customer", "and shipping?")
+        conversation.last_intent, conversation.unclear_count = "shipping", 1
+
+    async def handed_off(session: AsyncSession, conversation: Conversation) -> None:
+        await add_message(session, conversation, "customer", "a person, please")
+        conversation.last_intent, conversation.status = "human_handoff", "waiting"
+
+    _, published = await published_by(db, "cy", answered)
+    assert [p["kind"] for p in published] == ["message"]
+    _, published = await published_by(db, "di", handed_off)
+    assert [p["kind"] for p in published] == ["status", "message"]
+    assert published[0]["status"] == "waiting"
+
+
 async def test_a_message_taken_back_by_its_savepoint_is_not_published(db: Database) -> None:
     async def turn(session: AsyncSession, conversation: Conversation) -> None:
         savepoint = await session.begin_nested()
