@@ -114,10 +114,9 @@ def _note_changes(session: Session, _flush: UOWTransaction) -> None:
         if isinstance(obj, Message):
             changes[Message][obj.id] = obj
             session.info.setdefault(_MESSAGE_CONVERSATIONS, set()).add(obj.conversation_id)
-    for obj in session.new:
-        if isinstance(obj, Ticket | Conversation):
+        elif isinstance(obj, Ticket | Conversation):
             changes[type(obj)][obj.id] = obj
-    for obj in session.dirty:
+    for obj in session.dirty:  # a conversation's status is what its subscribers are told
         if isinstance(obj, Ticket) or (
             isinstance(obj, Conversation) and inspect(obj).attrs.status.history.has_changes()
         ):
