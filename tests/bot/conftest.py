@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 
@@ -11,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from actions.users import create_user
 from bot.components import Components
+from bot.live import Hub
 from bot.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -63,3 +65,12 @@ async def login(client: Client, username: str, password: str = PASSWORD) -> str:
     meta = _META_CSRF.search(await console.text())
     assert meta is not None
     return meta.group(1)
+
+
+async def until_listening(*hubs: Hub) -> None:
+    async def wait() -> None:
+        # polls: whether a hub listens depends on a separate server, not on an event of ours
+        while [await hub.status() for hub in hubs] != ["ok"] * len(hubs):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), 10)

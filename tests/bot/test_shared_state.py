@@ -23,6 +23,7 @@ from bot.web.throttle import (
     MemoryLoginThrottle,
     RedisLoginThrottle,
 )
+from tests.bot.conftest import until_listening
 from tests.servers import RedisServer
 
 FAST = Backoff(first=0.05, longest=0.2)
@@ -139,15 +140,6 @@ async def hubs(clients: Callable[[], Redis]) -> AsyncIterator[Callable[[], Await
 
 async def next_payload(queue: asyncio.Queue[Any]) -> Any:
     return await asyncio.wait_for(queue.get(), 5)
-
-
-async def until_listening(*hubs: Hub) -> None:
-    async def wait() -> None:
-        # polls: whether a hub listens depends on a separate server, not on an event of ours
-        while [await hub.status() for hub in hubs] != ["ok"] * len(hubs):  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(wait(), 10)
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])

@@ -26,7 +26,7 @@ from knowledge_base.index import KnowledgeBaseIndex
 from nlu.model import NLUModel
 from storage.database import Database
 from storage.models import Conversation, Message
-from tests.bot.conftest import Client
+from tests.bot.conftest import Client, until_listening
 from tests.conftest import settings_for
 from tests.servers import RedisServer
 
@@ -87,20 +87,10 @@ async def two_workers(
     first = await build(database_url, **changes)
     second = await build(database_url, **changes)
     workers = await aiohttp_client(create_app(first)), await aiohttp_client(create_app(second))
-    if "redis_url" in changes:  # as a load balancer would: traffic once live updates are up
-        await asyncio.gather(*(_listening(worker) for worker in workers))
+    # As a load balancer would, traffic once live updates are up: on a busy machine a first
+    # connection to Redis can time out, and the reconnect closes the browsers' sockets.
+    await until_listening(first.hub, second.hub)
     return workers
-
-
-async def _listening(worker: Client) -> None:
-    """Wait until the worker's live updates listen to Redis. On a busy machine a first
-    connection can time out; the reconnect then closes the browsers' sockets, which would end
-    a test's conversations."""
-    for _ in range(300):
-        if (await (await worker.get("/health")).json())["redis"] == "ok":
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the worker's live updates did not reach Redis within 15 s")
 
 
 async def test_a_sender_limited_on_one_worker_is_limited_on_the_other(
