@@ -68,16 +68,18 @@ class SentenceEncoder:
 
 
 def set_threads(threads: int, runtime: Runtime = "torch") -> None:
-    """Use `threads` CPU threads for encoding and for numpy's matrix products in this process
-    (0 keeps the libraries' defaults, one per core). On a small machine one thread leaves a core
-    to the rest of the server, and avoids threads spinning against each other when other
+    """Use `threads` CPU threads for encoding in this process (0 keeps the libraries' defaults,
+    one per core), and as many for numpy's matrix products with torch, one with ONNX Runtime
+    (whose encoder runs its own threads, `OnnxEncoder`). On a small machine one thread leaves a
+    core to the rest of the server, and avoids threads spinning against each other when other
     processes keep the cores busy: OpenBLAS's second thread, which spins a while after every
     product, used more CPU in the parse process under load than the parse itself."""
     if threads < 0:
         raise ValueError(f"encoder threads must be 0 or more, not {threads}")
     if threads == 0:
         return
-    threadpoolctl.threadpool_limits(threads)  # numpy's BLAS and any OpenMP loaded by now
+    blas = threads if runtime == "torch" else 1
+    threadpoolctl.threadpool_limits(blas)  # numpy's BLAS and any OpenMP loaded by now
     if runtime == "torch":
         import torch  # noqa: PLC0415 (heavy import)
 

@@ -147,17 +147,19 @@ async def test_bad_arguments_are_refused(encoder: Encoder) -> None:
         set_threads(-1)
 
 
-def test_encoder_threads_hold_for_numpys_matrix_products_too() -> None:
+def test_numpys_matrix_products_take_torchs_threads_and_one_beside_onnx() -> None:
     def blas_threads() -> set[int]:
         return {
             i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
         }
 
     with threadpoolctl.threadpool_limits(limits=None):  # restores the test process's threads
-        threadpoolctl.threadpool_limits(2)
-        assert blas_threads() == {2}
-        set_threads(1, "onnx-int8")
+        threadpoolctl.threadpool_limits(3)
+        assert blas_threads() == {3}
+        set_threads(2, "onnx-int8")  # the ONNX encoder's runs are its own threads
         assert blas_threads() == {1}
+        set_threads(2, "torch")
+        assert blas_threads() == {2}
 
 
 async def test_parse_batched_equals_parse_and_gives_the_vector(

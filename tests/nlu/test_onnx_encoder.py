@@ -56,6 +56,14 @@ def test_order_and_batching_do_not_change_a_vector(runtime: Runtime) -> None:
     assert encoder.encode([]).shape == (0, together.shape[1])
 
 
+@pytest.mark.parametrize("runtime", ["onnx", "onnx-int8"])
+def test_runs_on_two_threads_give_each_text_its_vector(runtime: Runtime) -> None:
+    many = [f"question {i} about {'the refund of my order ' * (i % 9)}" for i in range(70)]
+    one = load_encoder(MODEL, runtime, threads=1).encode(many)
+    two = load_encoder(MODEL, runtime, threads=2).encode(many)
+    assert np.array_equal(one, two)  # full precision: three batches of 32 at once; int8: texts
+
+
 def test_the_export_is_made_once_and_reused(tmp_path: Path) -> None:
     path = model_path(MODEL)
     first = exported(path, "fp32", tmp_path)
