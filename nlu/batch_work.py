@@ -5,6 +5,8 @@ process."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache, partial
 
 import numpy as np
 
@@ -24,16 +26,29 @@ def encode_and_parse(encoder: Encoder, requests: Requests) -> Results:
     that name (`NLUModel.intent_encoder`: the served model's, whose vectors the knowledge base
     searches with too) parses with those vectors, any other model encodes its texts itself."""
     everyone = list(range(len(requests)))
-    vectors = encoder.encode(_texts(requests, everyone))
+    encoding = _encoding().submit(encoder.encode, _texts(requests, everyone))
     rows = dict(_shares(requests, everyone))
     parses: dict[int, list[Parse]] = {}
     for model, positions in _by_model(requests):
         texts = _texts(requests, positions)
         shared = model.intent_encoder.name == encoder.name
-        given = np.vstack([vectors[rows[p]] for p in positions]) if shared else None
-        parsed = model.parse_encoded(texts, given)
+        given = partial(_rows, encoding, [rows[p] for p in positions]) if shared else None
+        parsed = model.parse_encoded(texts, given)  # reads the texts while they are encoded
         parses.update((p, parsed[share]) for p, share in _shares(requests, positions))
+    vectors = encoding.result()
     return [(vectors[rows[p]], parses.get(p)) for p in range(len(requests))]
+
+
+@cache
+def _encoding() -> ThreadPoolExecutor:
+    """The thread that encodes a batch while its texts are read (entities, language): the
+    encoder's runs let go of the interpreter lock, so the two go on at once on two cores."""
+    return ThreadPoolExecutor(1, "encode-batch")
+
+
+def _rows(encoding: Future[Vectors], shares: list[slice]) -> Vectors:
+    vectors = encoding.result()
+    return np.vstack([vectors[share] for share in shares])
 
 
 def _by_model(requests: Requests) -> list[tuple[NLUModel, list[int]]]:

@@ -65,7 +65,11 @@ class IntentClassifier:
         dense = vectors.shape[1]
         logits = vectors @ self._weights[:, :dense].T + self._bias
         if self._lexical is not None:
-            logits = logits + self._lexical.transform(texts) @ self._weights[:, dense:].T
+            # In the weights' float32: with a float64 matrix scipy made a float64 copy of all
+            # the n-gram weights on every call (2 ms for BANKING77's 22,000 n-grams, most of a
+            # parse's scoring when a batch is one message).
+            lexical = self._lexical.transform(texts).astype(np.float32)
+            logits = logits + lexical @ self._weights[:, dense:].T
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities: Matrix = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
         return probabilities

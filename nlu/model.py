@@ -246,23 +246,18 @@ class NLUModel:
         """The texts whose vectors `parse_encoded` needs: all but direct intent triggers."""
         return [t for t in texts if _TRIGGER.match(t) is None]
 
-    def parse_encoded(self, texts: list[str], vectors: Vectors | None) -> list[Parse]:
+    def parse_encoded(
+        self, texts: list[str], vectors: Vectors | Callable[[], Vectors] | None
+    ) -> list[Parse]:
         """Parse messages whose vectors were encoded elsewhere (one row of `intent_encoder`'s
         per `to_encode(texts)` text, in order), e.g. by a batcher shared with other callers;
-        with None they are encoded here."""
+        with None they are encoded here. A callable gives them when they are needed, after
+        the texts' entities and languages: vectors being encoded on another thread are then
+        made while this one reads the texts."""
         free = self.to_encode(texts)
-        if free and vectors is None:
-            vectors = self.intent_encoder.encode(free)
-        elif free and vectors is not None and len(vectors) != len(free):
-            raise ValueError(f"{len(free)} texts need vectors, but {len(vectors)} rows were given")
-        return self._parsed(texts, vectors)
-
-    def _parsed(self, texts: list[str], vectors: Vectors | None) -> list[Parse]:
-        """`vectors`: the intent vectors of `to_encode(texts)`."""
-        free = self.to_encode(texts)
-        scores = self._scorer.score(vectors, free) if free and vectors is not None else None
         languages = [detect_language(text, self.config.language) for text in free]
         entities = self._entities.extract_many(free, languages)
+        scores = self._scorer.score(self._vectors(free, vectors), free) if free else None
         results, row = [], 0
         for text in texts:
             trigger = _TRIGGER.match(text)
@@ -274,6 +269,14 @@ class NLUModel:
             results.append(self._annotated(text, confident, ranking, entities[row], languages[row]))
             row += 1
         return results
+
+    def _vectors(self, free: list[str], vectors: Vectors | Callable[[], Vectors] | None) -> Vectors:
+        given = vectors() if callable(vectors) else vectors
+        if given is None:
+            return self.intent_encoder.encode(free)
+        if len(given) != len(free):
+            raise ValueError(f"{len(free)} texts need vectors, but {len(given)} rows were given")
+        return given
 
     def _ranked(
         self, probabilities: np.ndarray[Any, Any], confidence: float

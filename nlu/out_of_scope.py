@@ -117,11 +117,13 @@ def with_top(probabilities: Matrix, confidence: Matrix, steps: int = 40) -> Matr
     (beta stays above MIN_BETA so that the order still shows).
     """
     logs = np.log(np.clip(probabilities, 1e-12, 1.0)).astype(np.float64)
+    below_top = logs - logs.max(axis=1, keepdims=True)  # <= 0, and 0 at the top
     low = np.full(len(logs), MIN_BETA)
     high = np.full(len(logs), 64.0)
     for _ in range(steps):
         beta = (low + high) / 2
-        too_sharp = _powered(logs, beta).max(axis=1) > confidence
+        # The powered row's top is exp(0) / sum, so only the sum is needed at each step.
+        too_sharp = 1.0 / np.exp(below_top * beta[:, None]).sum(axis=1) > confidence
         high = np.where(too_sharp, beta, high)
         low = np.where(too_sharp, low, beta)
     result: Matrix = _powered(logs, (low + high) / 2).astype(np.float32)

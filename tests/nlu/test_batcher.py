@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,8 +14,10 @@ import threadpoolctl
 
 from knowledge_base.answer import draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
+from nlu.batch_work import encode_and_parse
 from nlu.batcher import EncoderBatcher, parse_batched
 from nlu.encoder import Encoder, Vectors, set_threads
+from nlu.entities import EntityExtractor
 from nlu.model import NLUModel
 from nlu.parse import Parse
 
@@ -145,6 +149,49 @@ async def test_bad_arguments_are_refused(encoder: Encoder) -> None:
         EncoderBatcher(encoder, max_batch=0)
     with pytest.raises(ValueError, match="threads"):
         set_threads(-1)
+
+
+class GatedEncoder:
+    """The model's encoder, which waits (5 s at most) for the model to start reading the texts."""
+
+    def __init__(self, encoder: Encoder, reading: threading.Event) -> None:
+        self.name = encoder.name
+        self.waited_for_reading: bool | None = None
+        self._encoder = encoder
+        self._reading = reading
+
+    def encode(self, texts: list[str]) -> Vectors:
+        self.waited_for_reading = self._reading.wait(timeout=5)
+        return self._encoder.encode(texts)
+
+
+def test_a_batch_is_encoded_while_its_texts_are_read(
+    demo_nlu: NLUModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reading = threading.Event()
+    extract_many = EntityExtractor.extract_many
+
+    def reads(self: EntityExtractor, texts: list[str], languages: Sequence[str | None]) -> Any:
+        reading.set()
+        return extract_many(self, texts, languages)
+
+    monkeypatch.setattr(EntityExtractor, "extract_many", reads)
+    gated = GatedEncoder(demo_nlu.intent_encoder, reading)
+    ((vectors, parses),) = encode_and_parse(gated, [(MESSAGES, demo_nlu)])
+    assert gated.waited_for_reading  # one after the other, the encoder would have waited 5 s
+    assert parses == demo_nlu.parse_many(MESSAGES)
+    np.testing.assert_allclose(vectors, demo_nlu.intent_encoder.encode(MESSAGES), atol=1e-6)
+
+
+def test_an_encoder_error_reaches_the_batch(demo_nlu: NLUModel) -> None:
+    class Broken:
+        name = demo_nlu.intent_encoder.name
+
+        def encode(self, texts: list[str]) -> Vectors:
+            raise RuntimeError("encoder out of memory")
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        encode_and_parse(Broken(), [(MESSAGES, demo_nlu)])
 
 
 def test_numpys_matrix_products_take_torchs_threads_and_one_beside_onnx() -> None:
