@@ -2,10 +2,12 @@
 
 Every event with a conversation marks that conversation dirty (a trigger, in the event's own
 transaction). `refresh` folds each dirty conversation's events once into its row in
-`report_conversations` and its agents' rows in `report_agent_parts`, then rebuilds the daily
-rollups of the days those conversations touch (old and new), so a late rating or a reopen
-weeks after the conversation started lands in the right day. The dashboard reads the rollups;
-the drill-down reads the per-conversation rows.
+`report_conversations` and its agents' rows in `report_agent_parts`, and adds the difference
+between their new and old rows to the daily rollups, so a late rating or a reopen weeks after
+the conversation started lands in the right day, and a refresh costs what changed, not the
+size of the days it touches. Each rollup counts the rows it sums (`row_count`): one that sums
+none is deleted, as a rebuild would not have it. The dashboard reads the rollups; the
+drill-down reads the per-conversation rows.
 
 Predicted satisfaction is stored with the model in force (`report_model`). When the number of
 rated conversations changes, the model is fitted again: at once below REFIT_EVERY_RATING_BELOW
@@ -14,7 +16,7 @@ every conversation and rebuilds every rollup."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -89,9 +91,8 @@ async def refresh(
         if not marks:
             break
         conversations = sorted({c for _, c in marks})
-        days = await _recompute(session, conversations, model)
+        await _recompute(session, conversations, model)
         await _delete_in(session, ReportDirty.id, [i for i, _ in marks])
-        await rebuild_days(session, days)
         done += len(conversations)
     if done:
         await refit_if_due(session, model)
@@ -123,22 +124,18 @@ async def _lock(session: AsyncSession, *, wait: bool) -> bool:
 
 async def _recompute(
     session: AsyncSession, conversations: list[int], model: SatisfactionModel
-) -> set[date]:
-    """Fold these conversations again; returns the days their old and new rows belong to."""
-    old_days = set(
-        await session.scalars(
-            select(ReportConversation.day)
-            .where(ReportConversation.conversation_id.in_(conversations))
-            .distinct()
-        )
-    )
+) -> None:
+    """Fold these conversations (at most BATCH) again and move the rollups by the difference."""
+    old = [await _sums(session, rollup, conversations) for rollup in ROLLUPS]
     facts = facts_by_conversation(
         await read_events(session, Event.conversation_id.in_(conversations))
     )
     await _delete_in(session, ReportConversation.conversation_id, conversations)
     await _delete_in(session, ReportAgentPart.conversation_id, conversations)
     await store_facts(session, facts, model)
-    return old_days | {f.day for f in facts}
+    for rollup, before in zip(ROLLUPS, old, strict=True):
+        after = await _sums(session, rollup, conversations)
+        await _add_to_rollup(session, rollup, _difference(after, before))
 
 
 async def _delete_in(session: AsyncSession, column: Any, values: Sequence[int]) -> None:
@@ -248,28 +245,75 @@ AGENTS = _Rollup(
 )
 
 
-async def rebuild_days(session: AsyncSession, days: Iterable[date]) -> None:
-    """Sum the per-conversation rows of these days into their rollups, replacing the old ones."""
-    chosen = sorted(days)
-    for start in range(0, len(chosen), BATCH):
-        for rollup in (CONVERSATIONS, AGENTS):
-            await _rebuild(session, rollup, chosen[start : start + BATCH])
+ROLLUPS = (CONVERSATIONS, AGENTS)
+Totals = dict[tuple[Any, ...], list[int]]  # rollup key -> its measures, then its row count
 
 
-async def _rebuild(session: AsyncSession, rollup: _Rollup, days: list[date]) -> None:
-    table, rows = rollup.table, rollup.rows
-    await session.execute(delete(table).where(table.day.in_(days)))
+def _summed(rollup: _Rollup) -> Select[Any]:
+    """The rollup's keys, its measures summed and the rows counted, grouped by the keys."""
+    rows = rollup.rows
     columns = [getattr(rows, k) for k in rollup.keys]
-    summed = select(*columns, *(func.sum(getattr(rows, m)) for m in rollup.measures))
-    query = summed.where(rows.day.in_(days)).group_by(*columns)
-    await session.execute(insert(table).from_select([*rollup.keys, *rollup.measures], query))
+    sums = (func.sum(getattr(rows, m)) for m in rollup.measures)
+    return select(*columns, *sums, func.count()).group_by(*columns)
+
+
+async def _sums(session: AsyncSession, rollup: _Rollup, conversations: list[int]) -> Totals:
+    """What these conversations' rows add to each key of the rollup."""
+    query = _summed(rollup).where(rollup.rows.conversation_id.in_(conversations))
+    width = len(rollup.keys)
+    return {tuple(r[:width]): [int(v) for v in r[width:]] for r in await session.execute(query)}
+
+
+def _difference(after: Totals, before: Totals) -> Totals:
+    changed: Totals = {}
+    for key in after.keys() | before.keys():
+        new, old = after.get(key), before.get(key)
+        if old is None:
+            changed[key] = after[key]
+        elif new is None:
+            changed[key] = [-v for v in old]
+        elif new != old:
+            changed[key] = [a - b for a, b in zip(new, old, strict=True)]
+    return changed
+
+
+async def _add_to_rollup(session: AsyncSession, rollup: _Rollup, changes: Totals) -> None:
+    """Add `changes` to the stored rollup rows (read by day: keys may be NULL, which `IN`
+    does not match): new keys are inserted, and a row that no longer sums any is deleted."""
+    if not changes:
+        return
+    table, width = rollup.table, len(rollup.keys)
+    names = (*rollup.measures, "row_count")
+    days = sorted({key[0] for key in changes})
+    stored: dict[tuple[Any, ...], Any] = {}
+    for start in range(0, len(days), BATCH):
+        query = select(*(getattr(table, c) for c in (*rollup.keys, *names)), table.id)
+        found = await session.execute(query.where(table.day.in_(days[start : start + BATCH])))
+        stored.update((tuple(r[:width]), r) for r in found if tuple(r[:width]) in changes)
+    inserts, updates, deletes = [], [], []
+    for key, change in changes.items():
+        row = stored.get(key)
+        if row is None:
+            inserts.append(dict(zip((*rollup.keys, *names), (*key, *change), strict=True)))
+            continue
+        totals = [int(v) + c for v, c in zip(row[width:-1], change, strict=True)]
+        if totals[-1] == 0:
+            deletes.append(row.id)
+        else:
+            updates.append({"id": row.id, **dict(zip(names, totals, strict=True))})
+    if inserts:
+        await session.execute(insert(table.__table__), inserts)
+    if updates:
+        await session.execute(update(table), updates)  # by primary key
+    await _delete_in(session, table.id, deletes)
 
 
 async def rebuild_all(session: AsyncSession) -> None:
-    days = await session.scalars(select(ReportConversation.day).distinct())
-    await session.execute(delete(ReportRollup))
-    await session.execute(delete(ReportAgentRollup))
-    await rebuild_days(session, list(days))
+    """Sum every per-conversation row into the rollups again, replacing the old ones."""
+    for rollup in ROLLUPS:
+        await session.execute(delete(rollup.table))
+        columns = [*rollup.keys, *rollup.measures, "row_count"]
+        await session.execute(insert(rollup.table).from_select(columns, _summed(rollup)))
 
 
 # The satisfaction model in force

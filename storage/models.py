@@ -422,6 +422,7 @@ class ReportRollup(ConversationMeasures, Base):
     agent_id: Mapped[int | None] = mapped_column(BigInteger)
     channel: Mapped[str | None] = mapped_column(String(32))
     intent: Mapped[str | None] = mapped_column(String(64))
+    row_count: Mapped[int] = mapped_column(BigInteger)  # the rows it sums
 
 
 class ReportAgentRollup(AgentMeasures, Base):
@@ -436,6 +437,7 @@ class ReportAgentRollup(AgentMeasures, Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     intent: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)  # the rows it sums
 
 
 class ReportModel(Base):
