@@ -18,8 +18,9 @@ if _HIDE_TORCH:
 try:
     import spacy
     from spacy.language import Language
+    from thinc.api import use_ops
 finally:
     if _HIDE_TORCH:
         del sys.modules["torch"]
 
-__all__ = ["Language", "spacy"]
+__all__ = ["Language", "spacy", "use_ops"]

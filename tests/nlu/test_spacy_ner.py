@@ -13,8 +13,10 @@ from nlu import spacy_ner
 from nlu.encoder import Encoder
 from nlu.entities import EntityExtractor
 from nlu.model import NLUConfig, NLUModel
+from nlu.spacy_cpu import spacy
 from nlu.spacy_ner import (
     EXTRACTOR,
+    NOT_NEEDED,
     SpacyModelNotInstalledError,
     StatisticalEntities,
     load_ner_pipeline,
@@ -143,6 +145,23 @@ def test_concurrent_calls_give_the_same_entities(statistical: StatisticalEntitie
 
 def test_only_ner_is_loaded() -> None:
     assert load_ner_pipeline(PACKAGE).pipe_names == ["ner"]
+
+
+def test_numpy_s_products_find_the_entities_of_spacy_s_own_ops() -> None:
+    """The pipeline multiplies on numpy's BLAS instead of blis, with the same entities."""
+    ours = load_ner_pipeline(PACKAGE)
+    assert not ours.get_pipe("ner").model.ops.use_blis
+    default = spacy.load(PACKAGE, exclude=list(NOT_NEEDED))
+    assert default.get_pipe("ner").model.ops.use_blis
+    texts = [
+        "I'm John Smith from Acme Corp in Berlin and paid $40 on March 3rd.",
+        "Maria flew from Paris to New York last Tuesday with Air France.",
+        "Order 12345 arrived two days late, on Friday the 13th, in Toronto.",
+    ]
+    found = [[(e.text, e.label_) for e in doc.ents] for doc in ours.pipe(texts)]
+    expected = [[(e.text, e.label_) for e in doc.ents] for doc in default.pipe(texts)]
+    assert found == expected
+    assert all(found)  # every text has entities, so the comparison compares something
 
 
 @pytest.mark.parametrize("package", ["en_core_web_nonexistent", "not a package"])
