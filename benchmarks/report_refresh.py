@@ -8,7 +8,9 @@ them, and the rollups built by helpline), then --changed conversations with real
 round adds one customer message to each of them and times `refresh` in its own transaction,
 commit included (`refresh_ms_*`: median, min and max over the rounds). That is what the
 periodic refresh does every `routing.check_every_seconds` under load: at 100 conversations a
-second, some 750 conversations change in 30 s. While it runs, no turn can write."""
+second, some 750 conversations change in 30 s. While it runs, no turn can write. The first
+refresh (`first_refresh_ms`) also fits the satisfaction model to the rated conversations (30% of
+those folded today) and predicts every conversation again, as a refit does."""
 
 from __future__ import annotations
 

@@ -9,15 +9,14 @@ size of the days it touches. Each rollup counts the rows it sums (`row_count`): 
 none is deleted, as a rebuild would not have it. The dashboard reads the rollups; the
 drill-down reads the per-conversation rows.
 
-Predicted satisfaction is stored with the model in force (`report_model`). When the number of
-rated conversations changes, the model is fitted again: at once below REFIT_EVERY_RATING_BELOW
-ratings, otherwise when they have grown (or shrunk) by REFIT_GROWTH; a new model re-predicts
-every conversation and rebuilds every rollup."""
+Predicted satisfaction is stored with the model in force (`report_model`). The model is fitted
+again when the number of rated conversations has grown (or shrunk) by REFIT_GROWTH since the last
+fit; a new model re-predicts every conversation and rebuilds every rollup."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -53,7 +53,6 @@ from storage.models import (
 )
 
 BATCH = 500  # conversations folded per round; also the size of IN (...) lists
-REFIT_EVERY_RATING_BELOW = 2000
 REFIT_GROWTH = 0.1
 LOCK_KEY = 74_210_005  # PostgreSQL advisory lock: one refresh at a time across workers
 _CONVERSATION_ROWS: Table = ReportConversation.__table__  # type: ignore[assignment]
@@ -332,11 +331,11 @@ async def stored_model(session: AsyncSession) -> SatisfactionModel:
 
 
 def refit_due(rated: int, rated_at_fit: int) -> bool:
-    if rated == rated_at_fit:
-        return False
-    if rated < REFIT_EVERY_RATING_BELOW:
-        return True
-    return abs(rated - rated_at_fit) >= REFIT_GROWTH * max(rated_at_fit, 1)
+    """Whether the rated conversations changed by REFIT_GROWTH since the last fit (by one at
+    least). A refit predicts every conversation again (about 2 s for 30,000 on SQLite), so refits
+    come ever less often as ratings accumulate: about 45 from 30 ratings to 2,000, where once
+    every new rating below 2,000 brought one."""
+    return abs(rated - rated_at_fit) >= max(REFIT_GROWTH * rated_at_fit, 1)
 
 
 async def refit_if_due(session: AsyncSession, model: SatisfactionModel) -> bool:
@@ -350,7 +349,7 @@ async def refit_if_due(session: AsyncSession, model: SatisfactionModel) -> bool:
     )
     if not refit_due(int(rated or 0), state.rated_at_fit):
         return False
-    fresh = fit_model(await stored_rows(session))
+    fresh = fit_model(await stored_rows(session, ReportConversation.rating.isnot(None)))
     state.rated_at_fit, state.fitted_at = int(rated or 0), utcnow()
     if fresh.weights == model.weights:
         return False
@@ -359,13 +358,19 @@ async def refit_if_due(session: AsyncSession, model: SatisfactionModel) -> bool:
     return True
 
 
-async def stored_rows(session: AsyncSession) -> list[ConversationRow]:
-    """Every conversation's row, by id, as the satisfaction model sees it."""
-    query = select(ReportConversation).order_by(ReportConversation.conversation_id)
-    return [to_row(r) for r in await session.scalars(query)]
+_ROW_COLUMNS = select(
+    *(getattr(ReportConversation, f.name) for f in fields(ConversationRow))
+).order_by(ReportConversation.conversation_id)
 
 
-def to_row(r: ReportConversation) -> ConversationRow:
+async def stored_rows(session: AsyncSession, *where: Any) -> list[ConversationRow]:
+    """The conversations' rows (those matching `where`, all without), by id, as the satisfaction
+    model sees them. Read as rows, not ORM objects: building 30,000 objects took 3 s."""
+    return [to_row(r) for r in await session.execute(_ROW_COLUMNS.where(*where))]
+
+
+def to_row(r: Any) -> ConversationRow:
+    """A stored row (an ORM object or a row of `_ROW_COLUMNS`) as the model sees it."""
     return ConversationRow(
         conversation_id=r.conversation_id,
         started_at=r.started_at,
@@ -385,18 +390,23 @@ def to_row(r: ReportConversation) -> ConversationRow:
     )
 
 
+_NEW_PREDICTION = (
+    update(_CONVERSATION_ROWS)
+    .where(_CONVERSATION_ROWS.c.conversation_id == bindparam("conversation"))
+    .values(predicted_micro=bindparam("micro"))
+)
+
+
 async def repredict(session: AsyncSession, model: SatisfactionModel) -> None:
-    """Predict every conversation with `model` and rebuild every rollup."""
+    """Predict every conversation with `model` and rebuild every rollup. Core updates: the
+    ORM's bulk update by primary key took twice as long."""
     rows = await stored_rows(session)
     for start in range(0, len(rows), BATCH):
         values = [
-            {
-                "conversation_id": r.conversation_id,
-                "predicted_micro": micro(model.predict(r).probability),
-            }
+            {"conversation": r.conversation_id, "micro": micro(model.probability(r))}
             for r in rows[start : start + BATCH]
         ]
-        await session.execute(update(ReportConversation), values)  # by primary key
+        await session.execute(_NEW_PREDICTION, values)
     await rebuild_all(session)
 
 

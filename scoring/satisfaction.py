@@ -74,14 +74,22 @@ class SatisfactionModel:
     learned_from: int  # rated conversations behind the weights; 0 means the prior
 
     def predict(self, row: ConversationRow) -> Prediction:
-        values = features(row)
-        contributions = [
-            (name, self.weights[name] * v) for name, v in zip(FEATURES, values, strict=True)
-        ]
-        logit = self.weights["intercept"] + sum(c for _, c in contributions)
-        probability = 1 / (1 + math.exp(-logit))
+        contributions = self._contributions(row)
+        probability = self._probability(contributions)
         reasons = sorted((c for c in contributions if abs(c[1]) > 0.05), key=lambda c: -abs(c[1]))
         return Prediction(round(probability, 4), round(1 + 4 * probability, 2), reasons)
+
+    def probability(self, row: ConversationRow) -> float:
+        """`predict(row).probability` without the reasons (a refit predicts every conversation)."""
+        return round(self._probability(self._contributions(row)), 4)
+
+    def _contributions(self, row: ConversationRow) -> list[tuple[str, float]]:
+        values = features(row)
+        return [(name, self.weights[name] * v) for name, v in zip(FEATURES, values, strict=True)]
+
+    def _probability(self, contributions: list[tuple[str, float]]) -> float:
+        logit = self.weights["intercept"] + sum(c for _, c in contributions)
+        return 1 / (1 + math.exp(-logit))
 
 
 # How each feature reads on a conversation's score page.

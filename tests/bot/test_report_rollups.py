@@ -15,7 +15,7 @@ from alembic import command
 from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.report_store import mark_all_dirty, rebuild_all, refresh, stored_model
+from bot.report_store import mark_all_dirty, rebuild_all, refit_due, refresh, stored_model
 from bot.reporting import dashboard_from_events, load_conversations, load_dashboard
 from scoring.conversations import ReportFilter
 from scoring.quality import EventRecord
@@ -154,6 +154,13 @@ async def test_a_refitted_model_repredicts_every_conversation(db: Database) -> N
     stored, folded = await both(db, ReportFilter())
     assert stored == folded
     assert stored["model"]["learned_from"] == 40
+
+
+def test_refits_come_as_the_ratings_grow_by_a_tenth() -> None:
+    assert refit_due(1, 0) and not refit_due(0, 0)  # the first rating
+    assert refit_due(6, 5) and not refit_due(5, 5)  # one more, below ten
+    assert not refit_due(109, 100) and refit_due(110, 100) and refit_due(90, 100)
+    assert not refit_due(2199, 2000) and refit_due(2200, 2000)
 
 
 async def test_rebuild_folds_everything_again_to_the_same_figures(db: Database) -> None:
