@@ -1,16 +1,20 @@
-"""The report refresh on a busy day, on SQLite: how long it holds the database's one writer.
+"""The report refresh on a busy day, on SQLite: how long it holds up the turns' writes.
 
     python benchmarks/report_refresh.py --json [--today 30000] [--changed 750] [--rounds 5]
+        [--one-transaction]
 
 A scratch SQLite database (migrated with helpline's own migrations) gets --today conversations
 already folded today (their stored rows written directly, as `benchmarks/reports.py` writes
 them, and the rollups built by helpline), then --changed conversations with real events: each
-round adds one customer message to each of them and times `refresh` in its own transaction,
-commit included (`refresh_ms_*`: median, min and max over the rounds). That is what the
-periodic refresh does every `routing.check_every_seconds` under load: at 100 conversations a
-second, some 750 conversations change in 30 s. While it runs, no turn can write. The first
-refresh (`first_refresh_ms`) also fits the satisfaction model to the rated conversations (30% of
-those folded today) and predicts every conversation again, as a refit does."""
+round adds one customer message to each of them and runs the periodic job's refresh
+(`bot.jobs.refresh_reports`, slices of `REPORT_SLICE` conversations, each its own transaction;
+with --one-transaction all in one, as before the slices), `refresh_ms_*` being its time (median,
+min and max over the rounds). That is what the server does every `routing.check_every_seconds`
+under load: at 100 conversations a second, some 750 conversations change in 30 s. Meanwhile a
+probe writes as a turn does (through `Database.writing`, one small transaction every 5 ms):
+`turn_write_ms_max` and `_p99` are how long its writes took, waiting included. `refit_ms` is a
+refit of the satisfaction model before the rounds: fitted to the rated conversations (30% of
+those folded today), then every conversation predicted again and the rollups rebuilt."""
 
 from __future__ import annotations
 
@@ -31,7 +35,8 @@ from sqlalchemy import func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.reports import CONVERSATION_COLUMNS, PART_COLUMNS, conversation
-from bot.report_store import rebuild_all, refresh
+from bot.jobs import refresh_reports
+from bot.report_store import rebuild_all, refit_if_due, refresh, stored_model
 from storage import migrate
 from storage.database import Database
 from storage.models import (
@@ -87,11 +92,30 @@ async def customer_messages(db: Database, ids: list[int]) -> None:
         )  # fmt: skip
 
 
-async def timed_refresh(db: Database) -> tuple[float, int]:
+async def timed_refresh(db: Database, one_transaction: bool) -> tuple[float, int]:
     started = time.perf_counter()
-    async with db.session() as session, session.begin():
-        folded = await refresh(session)
+    if one_transaction:
+        async with db.writing(), db.session() as session, session.begin():
+            folded = await refresh(session)
+    else:
+        folded = await refresh_reports(db)
     return (time.perf_counter() - started) * 1000, folded
+
+
+async def probe_writes(db: Database, stop: asyncio.Event) -> list[float]:
+    """Write as a turn does, one every 5 ms, until `stop`; returns how long each took from the
+    moment it was due, in ms: a turn that arrives while the event loop is busy waits for it."""
+    took = []
+    due = time.perf_counter()
+    while not stop.is_set():
+        async with db.writing(), db.session() as session, session.begin():
+            await session.execute(
+                insert(Event), {"type": "probe", "payload": {}, "created_at": datetime.now(UTC)}
+            )
+        took.append((time.perf_counter() - due) * 1000)
+        due = max(due + 0.005, time.perf_counter())
+        await asyncio.sleep(due - time.perf_counter())
+    return took
 
 
 async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -99,12 +123,21 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     db = Database(url)
     try:
         await fold_today(db, args.today, args.agents)
+        started = time.perf_counter()
+        async with db.session() as session, session.begin():
+            assert await refit_if_due(session, await stored_model(session))
+        refit_ms = (time.perf_counter() - started) * 1000
         changed = await start_conversations(db, args.today + 1, args.changed)
-        first_ms, first_folded = await timed_refresh(db)
-        timings = []
+        await timed_refresh(db, args.one_transaction)  # folds them in
+        timings, writes = [], []
         for _ in range(args.rounds):
             await customer_messages(db, changed)
-            took, folded = await timed_refresh(db)
+            stop = asyncio.Event()
+            probe = asyncio.create_task(probe_writes(db, stop))
+            await asyncio.sleep(0.02)  # the probe is writing when the refresh starts
+            took, folded = await timed_refresh(db, args.one_transaction)
+            stop.set()
+            writes += await probe
             assert folded == len(changed), (folded, len(changed))
             timings.append(took)
         async with db.session() as session:
@@ -119,11 +152,15 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "changed": args.changed,
         "rounds": args.rounds,
         "rollup_rows": rollup_rows,
-        "first_refresh_ms": round(first_ms, 1),
-        "first_refresh_folded": first_folded,
+        "refit_ms": round(refit_ms, 1),
         "refresh_ms_p50": round(statistics.median(timings), 1),
         "refresh_ms_min": round(min(timings), 1),
         "refresh_ms_max": round(max(timings), 1),
+        "one_transaction": args.one_transaction,
+        "turn_writes": len(writes),
+        "turn_write_ms_p50": round(statistics.median(writes), 1),
+        "turn_write_ms_p99": round(statistics.quantiles(writes, n=100)[-1], 1),
+        "turn_write_ms_max": round(max(writes), 1),
     }
 
 
@@ -134,6 +171,9 @@ async def main() -> None:
     parser.add_argument("--changed", type=int, default=750, help="conversations that change")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--agents", type=int, default=40)
+    parser.add_argument(
+        "--one-transaction", action="store_true", help="refresh in one transaction, not slices"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         result = await run(f"sqlite+aiosqlite:///{Path(directory) / 'refresh.db'}", args)

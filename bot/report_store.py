@@ -15,9 +15,10 @@ fit; a new model re-predicts every conversation and rebuilds every rollup."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +29,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     text,
     union_all,
@@ -76,24 +78,25 @@ def micro(probability: float) -> int:
 async def refresh(
     session: AsyncSession, max_conversations: int | None = None, *, wait: bool = True
 ) -> int:
-    """Recompute the dirty conversations (up to `max_conversations`) and their days' rollups,
+    """Recompute the dirty conversations (up to `max_conversations`) and move their rollups,
     in the caller's transaction; returns how many conversations were recomputed. With `wait`
     False it returns 0 at once while another refresh runs (pages then read what is stored;
     PostgreSQL only, see `_lock`)."""
     if not await _lock(session, wait=wait):
         return 0
     model = await stored_model(session)
-    done = 0
+    done = rated = 0  # conversations recomputed; the change in rated conversations
     while max_conversations is None or done < max_conversations:
+        size = BATCH if max_conversations is None else min(BATCH, max_conversations - done)
         marks = (await session.execute(select(ReportDirty.id, ReportDirty.conversation_id)
-                                       .order_by(ReportDirty.id).limit(BATCH))).all()  # fmt: skip
+                                       .order_by(ReportDirty.id).limit(size))).all()  # fmt: skip
         if not marks:
             break
         conversations = sorted({c for _, c in marks})
-        await _recompute(session, conversations, model)
+        rated += await _recompute(session, conversations, model)
         await _delete_in(session, ReportDirty.id, [i for i, _ in marks])
         done += len(conversations)
-    if done:
+    if rated:  # only a change in rated conversations can make a refit due
         await refit_if_due(session, model)
     return done
 
@@ -123,9 +126,16 @@ async def _lock(session: AsyncSession, *, wait: bool) -> bool:
 
 async def _recompute(
     session: AsyncSession, conversations: list[int], model: SatisfactionModel
-) -> None:
-    """Fold these conversations (at most BATCH) again and move the rollups by the difference."""
+) -> int:
+    """Fold these conversations (at most BATCH) again and move the rollups by the difference;
+    returns how many more of them are rated than before."""
     old = [await _sums(session, rollup, conversations) for rollup in ROLLUPS]
+    rated_before = await session.scalar(
+        select(func.count()).where(
+            ReportConversation.conversation_id.in_(conversations),
+            ReportConversation.rating.isnot(None),
+        )
+    )
     facts = facts_by_conversation(
         await read_events(session, Event.conversation_id.in_(conversations))
     )
@@ -135,6 +145,7 @@ async def _recompute(
     for rollup, before in zip(ROLLUPS, old, strict=True):
         after = await _sums(session, rollup, conversations)
         await _add_to_rollup(session, rollup, _difference(after, before))
+    return sum(f.row.rating is not None for f in facts) - int(rated_before or 0)
 
 
 async def _delete_in(session: AsyncSession, column: Any, values: Sequence[int]) -> None:
@@ -248,6 +259,7 @@ ROLLUPS = (CONVERSATIONS, AGENTS)
 Totals = dict[tuple[Any, ...], list[int]]  # rollup key -> its measures, then its row count
 
 
+@cache  # built once: building the statement took longer than running it
 def _summed(rollup: _Rollup) -> Select[Any]:
     """The rollup's keys, its measures summed and the rows counted, grouped by the keys."""
     rows = rollup.rows
@@ -277,18 +289,15 @@ def _difference(after: Totals, before: Totals) -> Totals:
 
 
 async def _add_to_rollup(session: AsyncSession, rollup: _Rollup, changes: Totals) -> None:
-    """Add `changes` to the stored rollup rows (read by day: keys may be NULL, which `IN`
-    does not match): new keys are inserted, and a row that no longer sums any is deleted."""
+    """Add `changes` (of at most 2 x BATCH keys) to the stored rollup rows: new keys are
+    inserted, and a row that no longer sums any is deleted."""
     if not changes:
         return
     table, width = rollup.table, len(rollup.keys)
     names = (*rollup.measures, "row_count")
-    days = sorted({key[0] for key in changes})
-    stored: dict[tuple[Any, ...], Any] = {}
-    for start in range(0, len(days), BATCH):
-        query = select(*(getattr(table, c) for c in (*rollup.keys, *names)), table.id)
-        found = await session.execute(query.where(table.day.in_(days[start : start + BATCH])))
-        stored.update((tuple(r[:width]), r) for r in found if tuple(r[:width]) in changes)
+    query = select(*(getattr(table, c) for c in (*rollup.keys, *names)), table.id)
+    found = await session.execute(query.where(*_covering(table, rollup.keys, changes)))
+    stored = {tuple(r[:width]): r for r in found if tuple(r[:width]) in changes}
     inserts, updates, deletes = [], [], []
     for key, change in changes.items():
         row = stored.get(key)
@@ -305,6 +314,18 @@ async def _add_to_rollup(session: AsyncSession, rollup: _Rollup, changes: Totals
     if updates:
         await session.execute(update(table), updates)  # by primary key
     await _delete_in(session, table.id, deletes)
+
+
+def _covering(table: Any, names: tuple[str, ...], keys: Iterable[tuple[Any, ...]]) -> list[Any]:
+    """Conditions, column by column, that the rows of all `keys` meet (and maybe a few more
+    rows). A key's column may be NULL, which `IN` does not match."""
+    conditions = []
+    for i, name in enumerate(names):
+        values = {key[i] for key in keys}
+        column = getattr(table, name)
+        known = column.in_(sorted(v for v in values if v is not None))
+        conditions.append(or_(known, column.is_(None)) if None in values else known)
+    return conditions
 
 
 async def rebuild_all(session: AsyncSession) -> None:
