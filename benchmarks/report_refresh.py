@@ -1,18 +1,16 @@
 """The report refresh on a busy day, on SQLite: how long it holds up the turns' writes.
 
     python benchmarks/report_refresh.py --json [--today 30000] [--changed 750] [--rounds 5]
-        [--one-transaction]
 
 A scratch SQLite database (migrated with helpline's own migrations) gets --today conversations
 already folded today (their stored rows written directly, as `benchmarks/reports.py` writes
 them, and the rollups built by helpline), then --changed conversations with real events: each
-round adds one customer message to each of them and runs the periodic job's refresh
-(`bot.jobs.refresh_reports`, slices of `REPORT_SLICE` conversations, each its own transaction;
-with --one-transaction all in one, as before the slices), `refresh_ms_*` being its time (median,
-min and max over the rounds). That is what the server does every `routing.check_every_seconds`
-under load: at 100 conversations a second, some 750 conversations change in 30 s. Meanwhile a
-probe writes as a turn does (through `Database.writing`, one small transaction every 5 ms):
-`turn_write_ms_max` and `_p99` are how long its writes took, waiting included. `refit_ms` is a
+round adds one customer message to each of them and times `refresh` in its own transaction,
+as the periodic job runs it (`refresh_ms_*`: median, min and max over the rounds). That is what
+the server does every `routing.check_every_seconds` under load: at 100 conversations a second,
+some 750 conversations change in 30 s. Meanwhile a probe writes as a turn does (through
+`Database.writing`, one small transaction every 5 ms): `turn_write_ms_max` and `_p99` are how
+long its writes took from when they were due, waiting included. `refit_ms` is a
 refit of the satisfaction model before the rounds: fitted to the rated conversations (30% of
 those folded today), then every conversation predicted again and the rollups rebuilt."""
 
@@ -35,7 +33,6 @@ from sqlalchemy import func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.reports import CONVERSATION_COLUMNS, PART_COLUMNS, conversation
-from bot.jobs import refresh_reports
 from bot.report_store import rebuild_all, refit_if_due, refresh, stored_model
 from storage import migrate
 from storage.database import Database
@@ -92,13 +89,10 @@ async def customer_messages(db: Database, ids: list[int]) -> None:
         )  # fmt: skip
 
 
-async def timed_refresh(db: Database, one_transaction: bool) -> tuple[float, int]:
+async def timed_refresh(db: Database) -> tuple[float, int]:
     started = time.perf_counter()
-    if one_transaction:
-        async with db.writing(), db.session() as session, session.begin():
-            folded = await refresh(session)
-    else:
-        folded = await refresh_reports(db)
+    async with db.session() as session, session.begin():
+        folded = await refresh(session)
     return (time.perf_counter() - started) * 1000, folded
 
 
@@ -128,14 +122,14 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
             assert await refit_if_due(session, await stored_model(session))
         refit_ms = (time.perf_counter() - started) * 1000
         changed = await start_conversations(db, args.today + 1, args.changed)
-        await timed_refresh(db, args.one_transaction)  # folds them in
+        await timed_refresh(db)  # folds them in
         timings, writes = [], []
         for _ in range(args.rounds):
             await customer_messages(db, changed)
             stop = asyncio.Event()
             probe = asyncio.create_task(probe_writes(db, stop))
             await asyncio.sleep(0.02)  # the probe is writing when the refresh starts
-            took, folded = await timed_refresh(db, args.one_transaction)
+            took, folded = await timed_refresh(db)
             stop.set()
             writes += await probe
             assert folded == len(changed), (folded, len(changed))
@@ -156,7 +150,6 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "refresh_ms_p50": round(statistics.median(timings), 1),
         "refresh_ms_min": round(min(timings), 1),
         "refresh_ms_max": round(max(timings), 1),
-        "one_transaction": args.one_transaction,
         "turn_writes": len(writes),
         "turn_write_ms_p50": round(statistics.median(writes), 1),
         "turn_write_ms_p99": round(statistics.quantiles(writes, n=100)[-1], 1),
@@ -171,9 +164,6 @@ async def main() -> None:
     parser.add_argument("--changed", type=int, default=750, help="conversations that change")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--agents", type=int, default=40)
-    parser.add_argument(
-        "--one-transaction", action="store_true", help="refresh in one transaction, not slices"
-    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         result = await run(f"sqlite+aiosqlite:///{Path(directory) / 'refresh.db'}", args)

@@ -11,12 +11,10 @@ from actions.lifecycle import close_resolved
 from actions.sla import check_sla
 from bot.engine import Engine
 from bot.report_store import refresh
-from storage.database import Database
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
-REPORT_SLICE = 100  # changed conversations folded per transaction
-REPORT_BATCH = 20_000  # per tick at most: a backlog takes several ticks
+REPORT_BATCH = 20_000  # conversations folded per round at most: a backlog takes several rounds
 
 
 @dataclass(frozen=True)
@@ -37,24 +35,10 @@ async def tick(engine: Engine) -> Tick:
         closed = await close_resolved(
             session, now, engine.settings.routing.close_resolved_after_days
         )
-    reports = await refresh_reports(engine.db)
+    async with engine.db.session() as session, session.begin():
+        reports = await refresh(session, REPORT_BATCH)
     done = Tick(len(sla.escalated), len(sla.breached), len(assigned), len(closed), reports)
     engine.metrics.sla_escalations.inc(done.escalated)
     engine.metrics.sla_breaches.inc(done.breached)
     engine.metrics.assignments.inc(done.assigned)
     return done
-
-
-async def refresh_reports(db: Database) -> int:
-    """Fold up to REPORT_BATCH changed conversations into the reports, REPORT_SLICE to a
-    transaction, each queued with the turns' writes (`Database.writing`). On SQLite a refresh
-    holds the one writer; as the rollups move by differences, a slice costs what it folds, so a
-    turn waits for one slice rather than for the whole refresh."""
-    folded = 0
-    while folded < REPORT_BATCH:
-        async with db.writing(), db.session() as session, session.begin():
-            done = await refresh(session, REPORT_SLICE)
-        folded += done
-        if done < REPORT_SLICE:
-            break
-    return folded

@@ -11,12 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command
 from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import jobs
 from bot.report_store import mark_all_dirty, rebuild_all, refit_due, refresh, stored_model
 from bot.reporting import dashboard_from_events, load_conversations, load_dashboard
 from scoring.conversations import ReportFilter
@@ -158,10 +156,7 @@ async def test_a_refitted_model_repredicts_every_conversation(db: Database) -> N
     assert stored["model"]["learned_from"] == 40
 
 
-async def test_a_refresh_folds_at_most_the_conversations_asked_for(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The periodic job folds in slices, each its own transaction, until none is left."""
+async def test_a_refresh_folds_at_most_the_conversations_asked_for(db: Database) -> None:
     await write(db, events() + late_story().events)
     await assert_rollups_equal_the_fold(db)
     async with db.session() as session, session.begin():
@@ -170,10 +165,9 @@ async def test_a_refresh_folds_at_most_the_conversations_asked_for(
         assert await refresh(session, 2) == 2
         left = select(func.count(ReportDirty.conversation_id.distinct()))
         assert await session.scalar(left) == 3
-    monkeypatch.setattr(jobs, "REPORT_SLICE", 2)
-    assert await jobs.refresh_reports(db) == 3
+    async with db.session() as session, session.begin():
+        assert await refresh(session) == 3
     await assert_rollups_equal_the_fold(db)
-    assert await jobs.refresh_reports(db) == 0
 
 
 def test_refits_come_as_the_ratings_grow_by_a_tenth() -> None:
