@@ -81,24 +81,51 @@ async def refresh(
     """Recompute the dirty conversations (up to `max_conversations`) and move their rollups,
     in the caller's transaction; returns how many conversations were recomputed. With `wait`
     False it returns 0 at once while another refresh runs (pages then read what is stored;
-    PostgreSQL only, see `_lock`)."""
-    if not await _lock(session, wait=wait):
+    PostgreSQL only, see `_lock`).
+    On SQLite the lock is the database's write lock, which holds up every writer, customers'
+    turns included, so the first round reads its marks and folds their conversations' events
+    before taking it; once locked it stores only the conversations whose marks are still
+    there (another refresh may have stored and unmarked them meanwhile). That stays exact: an
+    event that came after the fold has a mark of its own, newer than the ones read, which the
+    next round or refresh folds; and a refresh that unmarked a conversation had read every
+    older mark of it, so what it stored is never older than a fold stored after it."""
+    sqlite = (await session.connection()).dialect.name == "sqlite"
+    if not sqlite and not await _lock(session, wait=wait):
         return 0
-    model = await stored_model(session)
+    model: SatisfactionModel | None = None
     done = rated = 0  # conversations recomputed; the change in rated conversations
     while max_conversations is None or done < max_conversations:
         size = BATCH if max_conversations is None else min(BATCH, max_conversations - done)
-        marks = (await session.execute(select(ReportDirty.id, ReportDirty.conversation_id)
-                                       .order_by(ReportDirty.id).limit(size))).all()  # fmt: skip
+        marks = await _marks(session, size)
         if not marks:
             break
-        conversations = sorted({c for _, c in marks})
-        rated += await _recompute(session, conversations, model)
+        folded = await _fold(session, _marked(marks))
+        if model is None:  # the first round
+            if sqlite:  # another refresh may have taken some of the marks before this one locked
+                await _lock(session, wait=wait)
+                marks = await _marks(session, size, among=[i for i, _ in marks])
+                folded = folded.only(_marked(marks))
+            model = await stored_model(session)
+        rated += await _recompute(session, folded, model)
         await _delete_in(session, ReportDirty.id, [i for i, _ in marks])
-        done += len(conversations)
-    if rated:  # only a change in rated conversations can make a refit due
+        done += len(folded.conversations)
+    if rated and model is not None:  # only a change in rated conversations can make a refit due
         await refit_if_due(session, model)
     return done
+
+
+async def _marks(
+    session: AsyncSession, size: int, among: list[int] | None = None
+) -> list[tuple[int, int]]:
+    """The oldest `size` marks (id, conversation), of those with ids `among` when given."""
+    query = select(ReportDirty.id, ReportDirty.conversation_id).order_by(ReportDirty.id)
+    if among is not None:
+        query = query.where(ReportDirty.id.in_(among))
+    return [(i, c) for i, c in await session.execute(query.limit(size))]
+
+
+def _marked(marks: list[tuple[int, int]]) -> list[int]:
+    return sorted({c for _, c in marks})
 
 
 async def mark_all_dirty(session: AsyncSession) -> None:
@@ -110,9 +137,10 @@ async def mark_all_dirty(session: AsyncSession) -> None:
 async def _lock(session: AsyncSession, *, wait: bool) -> bool:
     """One refresh at a time, across workers and processes. PostgreSQL: an advisory lock, or
     none with `wait` False while another refresh holds it. SQLite: the database's write lock,
-    taken before the refresh reads anything; it waits for another refresh's commit whatever
-    `wait` says (it has no way to ask). sqlite3 would begin the transaction only at the first
-    write, so two refreshes read the same state, and both created the model's row."""
+    taken before the refresh reads the model or any stored row (but after its first round's
+    events, see `refresh`); it waits for another refresh's commit whatever `wait` says (it has
+    no way to ask). sqlite3 would begin the transaction only at the first write, so two
+    refreshes read the same state, and both created the model's row."""
     connection = await session.connection()
     if connection.dialect.name == "sqlite":
         await connection.run_sync(begin_sqlite, "IMMEDIATE")
@@ -124,20 +152,35 @@ async def _lock(session: AsyncSession, *, wait: bool) -> bool:
     return bool(got)
 
 
-async def _recompute(
-    session: AsyncSession, conversations: list[int], model: SatisfactionModel
-) -> int:
-    """Fold these conversations (at most BATCH) again and move the rollups by the difference;
-    returns how many more of them are rated than before."""
+@dataclass(frozen=True)
+class _Folded:
+    """Conversations and their facts, folded from their events."""
+
+    conversations: list[int]
+    facts: list[ConversationFacts]
+
+    def only(self, conversations: list[int]) -> _Folded:
+        kept = set(conversations)
+        return _Folded(conversations, [f for f in self.facts if f.row.conversation_id in kept])
+
+
+async def _fold(session: AsyncSession, conversations: list[int]) -> _Folded:
+    events = await read_events(session, Event.conversation_id.in_(conversations))
+    return _Folded(conversations, facts_by_conversation(events))
+
+
+async def _recompute(session: AsyncSession, folded: _Folded, model: SatisfactionModel) -> int:
+    """Store these conversations' (at most BATCH) facts and move the rollups by the
+    difference; returns how many more of them are rated than before."""
+    conversations, facts = folded.conversations, folded.facts
+    if not conversations:
+        return 0
     old = [await _sums(session, rollup, conversations) for rollup in ROLLUPS]
     rated_before = await session.scalar(
         select(func.count()).where(
             ReportConversation.conversation_id.in_(conversations),
             ReportConversation.rating.isnot(None),
         )
-    )
-    facts = facts_by_conversation(
-        await read_events(session, Event.conversation_id.in_(conversations))
     )
     await _delete_in(session, ReportConversation.conversation_id, conversations)
     await _delete_in(session, ReportAgentPart.conversation_id, conversations)

@@ -11,10 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import bot.report_store
 from bot.report_store import mark_all_dirty, rebuild_all, refit_due, refresh, stored_model
 from bot.reporting import dashboard_from_events, load_conversations, load_dashboard
 from scoring.conversations import ReportFilter
@@ -27,6 +29,7 @@ from storage.models import (
     Event,
     Queue,
     ReportAgentRollup,
+    ReportConversation,
     ReportDirty,
     ReportModel,
     ReportRollup,
@@ -202,6 +205,48 @@ async def test_concurrent_refreshes_take_turns(db: Database) -> None:
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(ReportModel)) == 1
     await assert_rollups_equal_the_fold(db)
+
+
+async def test_an_event_stored_while_a_refresh_folds_is_folded_after(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a refresh folds before it takes the write lock (which holds up the customers'
+    turns): a rating stored in between is not in its first round; its mark stays, and the
+    next round (under the lock) folds the conversation again."""
+    db = Database(sqlite_url)
+    folded, go_on = asyncio.Event(), asyncio.Event()
+    real_lock = bot.report_store._lock
+
+    async def lock_later(session: AsyncSession, *, wait: bool) -> bool:
+        folded.set()
+        await go_on.wait()
+        return await real_lock(session, wait=wait)
+
+    async def refresh_alone() -> int:
+        async with db.session() as session, session.begin():
+            return await refresh(session)
+
+    async def rating_of_2() -> int | None:
+        async with db.session() as session:
+            query = select(ReportConversation.rating).where(ReportConversation.conversation_id == 2)
+            return await session.scalar(query)
+
+    try:
+        await write(db, events())
+        monkeypatch.setattr(bot.report_store, "_lock", lock_later)
+        first = asyncio.create_task(refresh_alone())
+        async with asyncio.timeout(30):
+            await folded.wait()
+            await write(db, [EventRecord("csat_recorded", NOW, None, None, None, {"rating": 2}, 2)])
+            go_on.set()
+            assert await first == 4 + 1  # conversation 2 twice
+        assert await rating_of_2() == 2
+        async with db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(ReportDirty)) == 0
+        monkeypatch.setattr(bot.report_store, "_lock", real_lock)
+        await assert_rollups_equal_the_fold(db)
+    finally:
+        await db.dispose()
 
 
 async def test_a_page_does_not_wait_for_a_running_refresh(postgres_url: str) -> None:
