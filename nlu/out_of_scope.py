@@ -126,11 +126,6 @@ def with_top(probabilities: Matrix, confidence: Matrix, steps: int = 40) -> Matr
         too_sharp = 1.0 / np.exp(below_top * beta[:, None]).sum(axis=1) > confidence
         high = np.where(too_sharp, beta, high)
         low = np.where(too_sharp, low, beta)
-    result: Matrix = _powered(logs, (low + high) / 2).astype(np.float32)
+    powered = np.exp(below_top * ((low + high) / 2)[:, None])
+    result: Matrix = (powered / powered.sum(axis=1, keepdims=True)).astype(np.float32)
     return result
-
-
-def _powered(logs: npt.NDArray[np.float64], beta: npt.NDArray[np.float64]) -> Any:
-    scaled = logs * beta[:, None]
-    exp = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
