@@ -15,6 +15,7 @@ fit; a new model re-predicts every conversation and rebuilds every rollup."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
@@ -55,6 +56,7 @@ from storage.models import (
 )
 
 BATCH = 500  # conversations folded per round; also the size of IN (...) lists
+AHEAD = 20  # rounds of marks folded before SQLite's write lock is taken (see `refresh`)
 REFIT_GROWTH = 0.1
 LOCK_KEY = 74_210_005  # PostgreSQL advisory lock: one refresh at a time across workers
 _CONVERSATION_ROWS: Table = ReportConversation.__table__  # type: ignore[assignment]
@@ -83,45 +85,67 @@ async def refresh(
     False it returns 0 at once while another refresh runs (pages then read what is stored;
     PostgreSQL only, see `_lock`).
     On SQLite the lock is the database's write lock, which holds up every writer, customers'
-    turns included, so the first round reads its marks and folds their conversations' events
-    before taking it; once locked it stores only the conversations whose marks are still
-    there (another refresh may have stored and unmarked them meanwhile). That stays exact: an
-    event that came after the fold has a mark of its own, newer than the ones read, which the
-    next round or refresh folds; and a refresh that unmarked a conversation had read every
-    older mark of it, so what it stored is never older than a fold stored after it."""
+    turns included, so up to AHEAD rounds of marks are read and their conversations' events
+    folded before it is taken; once locked, a round stores only the conversations whose marks
+    are still there (another refresh may have stored and unmarked them meanwhile). That stays
+    exact: an event that came after the fold has a mark of its own, newer than the ones read,
+    which a later round or refresh folds; and a refresh that unmarked a conversation had read
+    every older mark of it, so what it stored is never older than a fold stored after it."""
     sqlite = (await session.connection()).dialect.name == "sqlite"
     if not sqlite and not await _lock(session, wait=wait):
         return 0
-    model: SatisfactionModel | None = None
+    ahead = await _fold_ahead(session, max_conversations) if sqlite else []
+    if sqlite:
+        if not ahead:
+            return 0  # nothing marked: no need to hold up the writers
+        await _lock(session, wait=wait)
+    model = await stored_model(session)
     done = rated = 0  # conversations recomputed; the change in rated conversations
     while max_conversations is None or done < max_conversations:
-        size = BATCH if max_conversations is None else min(BATCH, max_conversations - done)
-        marks = await _marks(session, size)
-        if not marks:
-            break
-        folded = await _fold(session, _marked(marks))
-        if model is None:  # the first round
-            if sqlite:  # another refresh may have taken some of the marks before this one locked
-                await _lock(session, wait=wait)
-                marks = await _marks(session, size, among=[i for i, _ in marks])
-                folded = folded.only(_marked(marks))
-            model = await stored_model(session)
+        if ahead:
+            marks, folded = ahead.pop(0)
+            marks = await _marks(session, len(marks), among=[i for i, _ in marks])
+            folded = folded.only(_marked(marks))
+        else:
+            size = BATCH if max_conversations is None else min(BATCH, max_conversations - done)
+            marks = await _marks(session, size)
+            if not marks:
+                break
+            folded = await _fold(session, _marked(marks))
         rated += await _recompute(session, folded, model)
         await _delete_in(session, ReportDirty.id, [i for i, _ in marks])
         done += len(folded.conversations)
-    if rated and model is not None:  # only a change in rated conversations can make a refit due
+    if rated:  # only a change in rated conversations can make a refit due
         await refit_if_due(session, model)
     return done
 
 
+Round = tuple[list[tuple[int, int]], "_Folded"]  # marks (id, conversation) and their fold
+
+
+async def _fold_ahead(session: AsyncSession, max_conversations: int | None) -> list[Round]:
+    """Up to AHEAD rounds of the oldest marks, each with its conversations folded."""
+    rounds: list[Round] = []
+    after = counted = 0
+    while len(rounds) < AHEAD and (max_conversations is None or counted < max_conversations):
+        size = BATCH if max_conversations is None else min(BATCH, max_conversations - counted)
+        marks = await _marks(session, size, after=after)
+        if not marks:
+            break
+        rounds.append((marks, await _fold(session, _marked(marks))))
+        after, counted = marks[-1][0], counted + len(rounds[-1][1].conversations)
+    return rounds
+
+
 async def _marks(
-    session: AsyncSession, size: int, among: list[int] | None = None
+    session: AsyncSession, size: int, *, after: int = 0, among: list[int] | None = None
 ) -> list[tuple[int, int]]:
-    """The oldest `size` marks (id, conversation), of those with ids `among` when given."""
-    query = select(ReportDirty.id, ReportDirty.conversation_id).order_by(ReportDirty.id)
+    """The oldest `size` marks (id, conversation) with ids above `after`, of those with ids
+    `among` when given."""
+    query = select(ReportDirty.id, ReportDirty.conversation_id).where(ReportDirty.id > after)
     if among is not None:
         query = query.where(ReportDirty.id.in_(among))
-    return [(i, c) for i, c in await session.execute(query.limit(size))]
+    return [(i, c) for i, c in await session.execute(query.order_by(ReportDirty.id).limit(size))]
 
 
 def _marked(marks: list[tuple[int, int]]) -> list[int]:
@@ -166,7 +190,8 @@ class _Folded:
 
 async def _fold(session: AsyncSession, conversations: list[int]) -> _Folded:
     events = await read_events(session, Event.conversation_id.in_(conversations))
-    return _Folded(conversations, facts_by_conversation(events))
+    # Off the event loop: its turns go on meanwhile (they share the interpreter with the fold).
+    return _Folded(conversations, await asyncio.to_thread(facts_by_conversation, events))
 
 
 async def _recompute(session: AsyncSession, folded: _Folded, model: SatisfactionModel) -> int:

@@ -107,6 +107,11 @@ async def _rollup_rows(session: AsyncSession) -> list[list[tuple[Any, ...]]]:
     return found
 
 
+# What a refresh of `events()` returns, by marks a round: a conversation counts once in each
+# round that has marks of it (its four conversations, in rounds of 3 marks 12 times).
+FOLDED = {500: 4, 3: 12}
+
+
 def late_story() -> Story:
     c5 = Story(5, DAY1 + timedelta(hours=8), "web", "refund_request")
     return c5.handled(15, agent=1, rating=4)
@@ -189,10 +194,14 @@ async def test_rebuild_folds_everything_again_to_the_same_figures(db: Database) 
     assert await assert_rollups_equal_the_fold(db) == before
 
 
-async def test_concurrent_refreshes_take_turns(db: Database) -> None:
+@pytest.mark.parametrize("batch", [500, 3])  # 3: several rounds, folded ahead on SQLite
+async def test_concurrent_refreshes_take_turns(
+    db: Database, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The periodic tick and a page (or `helpline report`) may refresh at the same moment, on a
     database where nothing was folded yet: both create no second model row, and together they
     fold each conversation once."""
+    monkeypatch.setattr(bot.report_store, "BATCH", batch)
     await write(db, events())
 
     async def refresh_alone() -> int:
@@ -201,14 +210,15 @@ async def test_concurrent_refreshes_take_turns(db: Database) -> None:
 
     async with asyncio.timeout(60):
         folded = await asyncio.gather(*(refresh_alone() for _ in range(4)))
-    assert sorted(folded) == [0, 0, 0, 4]
+    assert sorted(folded) == [0, 0, 0, FOLDED[batch]]
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(ReportModel)) == 1
     await assert_rollups_equal_the_fold(db)
 
 
+@pytest.mark.parametrize("batch", [500, 3])
 async def test_an_event_stored_while_a_refresh_folds_is_folded_after(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    sqlite_url: str, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On SQLite a refresh folds before it takes the write lock (which holds up the customers'
     turns): a rating stored in between is not in its first round; its mark stays, and the
@@ -233,13 +243,14 @@ async def test_an_event_stored_while_a_refresh_folds_is_folded_after(
 
     try:
         await write(db, events())
+        monkeypatch.setattr(bot.report_store, "BATCH", batch)
         monkeypatch.setattr(bot.report_store, "_lock", lock_later)
         first = asyncio.create_task(refresh_alone())
         async with asyncio.timeout(30):
             await folded.wait()
             await write(db, [EventRecord("csat_recorded", NOW, None, None, None, {"rating": 2}, 2)])
             go_on.set()
-            assert await first == 4 + 1  # conversation 2 twice
+            assert await first == FOLDED[batch] + 1  # and conversation 2 again
         assert await rating_of_2() == 2
         async with db.session() as session:
             assert await session.scalar(select(func.count()).select_from(ReportDirty)) == 0
