@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -86,11 +86,10 @@ async def refresh(
     PostgreSQL only, see `_lock`).
     On SQLite the lock is the database's write lock, which holds up every writer, customers'
     turns included, so up to AHEAD rounds of marks are read and their conversations' events
-    folded before it is taken; once locked, a round stores only the conversations whose marks
-    are still there (another refresh may have stored and unmarked them meanwhile). That stays
-    exact: an event that came after the fold has a mark of its own, newer than the ones read,
-    which a later round or refresh folds; and a refresh that unmarked a conversation had read
-    every older mark of it, so what it stored is never older than a fold stored after it."""
+    folded before it is taken. Once locked, nothing changes beneath a round: it stores the
+    conversations that are still marked (another refresh may have stored them meanwhile),
+    folding again first those whose events changed since (`_up_to_date`), and deletes all
+    their marks."""
     sqlite = (await session.connection()).dialect.name == "sqlite"
     if not sqlite and not await _lock(session, wait=wait):
         return 0
@@ -103,9 +102,7 @@ async def refresh(
     done = rated = 0  # conversations recomputed; the change in rated conversations
     while max_conversations is None or done < max_conversations:
         if ahead:
-            marks, folded = ahead.pop(0)
-            marks = await _marks(session, len(marks), among=[i for i, _ in marks])
-            folded = folded.only(_marked(marks))
+            folded, marks = await _up_to_date(session, ahead.pop(0))
         else:
             size = BATCH if max_conversations is None else min(BATCH, max_conversations - done)
             marks = await _marks(session, size)
@@ -120,32 +117,45 @@ async def refresh(
     return done
 
 
-Round = tuple[list[tuple[int, int]], "_Folded"]  # marks (id, conversation) and their fold
-
-
-async def _fold_ahead(session: AsyncSession, max_conversations: int | None) -> list[Round]:
-    """Up to AHEAD rounds of the oldest marks, each with its conversations folded."""
-    rounds: list[Round] = []
+async def _fold_ahead(session: AsyncSession, max_conversations: int | None) -> list[_Folded]:
+    """Up to AHEAD rounds of the oldest marks' conversations, folded."""
+    rounds: list[_Folded] = []
     after = counted = 0
     while len(rounds) < AHEAD and (max_conversations is None or counted < max_conversations):
         size = BATCH if max_conversations is None else min(BATCH, max_conversations - counted)
         marks = await _marks(session, size, after=after)
         if not marks:
             break
-        rounds.append((marks, await _fold(session, _marked(marks))))
-        after, counted = marks[-1][0], counted + len(rounds[-1][1].conversations)
+        rounds.append(await _fold(session, _marked(marks), ahead=True))
+        after, counted = marks[-1][0], counted + len(rounds[-1].conversations)
     return rounds
 
 
-async def _marks(
-    session: AsyncSession, size: int, *, after: int = 0, among: list[int] | None = None
-) -> list[tuple[int, int]]:
-    """The oldest `size` marks (id, conversation) with ids above `after`, of those with ids
-    `among` when given."""
+async def _up_to_date(
+    session: AsyncSession, folded: _Folded
+) -> tuple[_Folded, list[tuple[int, int]]]:
+    """Under the lock: the conversations of a fold made ahead that are still marked, with
+    their facts (folded again for those with events since), and all their marks."""
+    marks = await _marks_of(session, folded.conversations)
+    marked = _marked(marks)
+    now = await _events_seen(session, marked)
+    changed = {c for c in marked if now.get(c) != folded.seen.get(c)}
+    kept = folded.only([c for c in marked if c not in changed])
+    again = (await _fold(session, sorted(changed))).facts if changed else []
+    return _Folded(marked, kept.facts + again), marks
+
+
+async def _marks(session: AsyncSession, size: int, *, after: int = 0) -> list[tuple[int, int]]:
+    """The oldest `size` marks (id, conversation) with ids above `after`."""
     query = select(ReportDirty.id, ReportDirty.conversation_id).where(ReportDirty.id > after)
-    if among is not None:
-        query = query.where(ReportDirty.id.in_(among))
     return [(i, c) for i, c in await session.execute(query.order_by(ReportDirty.id).limit(size))]
+
+
+async def _marks_of(session: AsyncSession, conversations: list[int]) -> list[tuple[int, int]]:
+    """Every mark (id, conversation) of these conversations (at most BATCH)."""
+    query = select(ReportDirty.id, ReportDirty.conversation_id)
+    found = await session.execute(query.where(ReportDirty.conversation_id.in_(conversations)))
+    return [(i, c) for i, c in found]
 
 
 def _marked(marks: list[tuple[int, int]]) -> list[int]:
@@ -161,8 +171,8 @@ async def mark_all_dirty(session: AsyncSession) -> None:
 async def _lock(session: AsyncSession, *, wait: bool) -> bool:
     """One refresh at a time, across workers and processes. PostgreSQL: an advisory lock, or
     none with `wait` False while another refresh holds it. SQLite: the database's write lock,
-    taken before the refresh reads the model or any stored row (but after its first round's
-    events, see `refresh`); it waits for another refresh's commit whatever `wait` says (it has
+    taken before the refresh reads the model or any stored row (but after the rounds it folds
+    ahead, see `refresh`); it waits for another refresh's commit whatever `wait` says (it has
     no way to ask). sqlite3 would begin the transaction only at the first write, so two
     refreshes read the same state, and both created the model's row."""
     connection = await session.connection()
@@ -178,20 +188,39 @@ async def _lock(session: AsyncSession, *, wait: bool) -> bool:
 
 @dataclass(frozen=True)
 class _Folded:
-    """Conversations and their facts, folded from their events."""
+    """Conversations and their facts, folded from their events; for a fold made ahead of the
+    lock, what their events were then (`_events_seen`)."""
 
     conversations: list[int]
     facts: list[ConversationFacts]
+    seen: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def only(self, conversations: list[int]) -> _Folded:
         kept = set(conversations)
-        return _Folded(conversations, [f for f in self.facts if f.row.conversation_id in kept])
+        facts = [f for f in self.facts if f.row.conversation_id in kept]
+        return _Folded(conversations, facts, {c: self.seen[c] for c in kept if c in self.seen})
 
 
-async def _fold(session: AsyncSession, conversations: list[int]) -> _Folded:
+async def _fold(session: AsyncSession, conversations: list[int], *, ahead: bool = False) -> _Folded:
+    seen = await _events_seen(session, conversations) if ahead else {}  # first: later is new
     events = await read_events(session, Event.conversation_id.in_(conversations))
     # Off the event loop: its turns go on meanwhile (they share the interpreter with the fold).
-    return _Folded(conversations, await asyncio.to_thread(facts_by_conversation, events))
+    facts = await asyncio.to_thread(facts_by_conversation, events)
+    return _Folded(conversations, facts, seen)
+
+
+async def _events_seen(
+    session: AsyncSession, conversations: list[int]
+) -> dict[int, tuple[int, int]]:
+    """How many events each conversation has, and its newest event's id (events are only
+    ever added: a new one changes both)."""
+    query = (
+        select(Event.conversation_id, func.count(), func.max(Event.id))
+        .where(Event.conversation_id.in_(conversations))
+        .group_by(Event.conversation_id)
+    )
+    rows = await session.execute(query)
+    return {c: (int(n), int(newest)) for c, n, newest in rows if c is not None}
 
 
 async def _recompute(session: AsyncSession, folded: _Folded, model: SatisfactionModel) -> int:
