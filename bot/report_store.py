@@ -140,9 +140,10 @@ async def _up_to_date(
     marked = _marked(marks)
     now = await _events_seen(session, marked)
     changed = {c for c in marked if now.get(c) != folded.seen.get(c)}
-    kept = folded.only([c for c in marked if c not in changed])
+    current = set(marked) - changed
+    kept = [f for f in folded.facts if f.row.conversation_id in current]
     again = (await _fold(session, sorted(changed))).facts if changed else []
-    return _Folded(marked, kept.facts + again), marks
+    return _Folded(marked, kept + again), marks
 
 
 async def _marks(session: AsyncSession, size: int, *, after: int = 0) -> list[tuple[int, int]]:
@@ -194,11 +195,6 @@ class _Folded:
     conversations: list[int]
     facts: list[ConversationFacts]
     seen: dict[int, tuple[int, int]] = field(default_factory=dict)
-
-    def only(self, conversations: list[int]) -> _Folded:
-        kept = set(conversations)
-        facts = [f for f in self.facts if f.row.conversation_id in kept]
-        return _Folded(conversations, facts, {c: self.seen[c] for c in kept if c in self.seen})
 
 
 async def _fold(session: AsyncSession, conversations: list[int], *, ahead: bool = False) -> _Folded:
