@@ -104,8 +104,7 @@ async def refresh(
         if ahead:
             folded, marks = await _up_to_date(session, ahead.pop(0))
         else:
-            size = BATCH if max_conversations is None else min(BATCH, max_conversations - done)
-            marks = await _marks(session, size)
+            marks = await _marks(session, _round_size(max_conversations, done))
             if not marks:
                 break
             folded = await _fold(session, _marked(marks))
@@ -122,8 +121,7 @@ async def _fold_ahead(session: AsyncSession, max_conversations: int | None) -> l
     rounds: list[_Folded] = []
     after = counted = 0
     while len(rounds) < AHEAD and (max_conversations is None or counted < max_conversations):
-        size = BATCH if max_conversations is None else min(BATCH, max_conversations - counted)
-        marks = await _marks(session, size, after=after)
+        marks = await _marks(session, _round_size(max_conversations, counted), after=after)
         if not marks:
             break
         rounds.append(await _fold(session, _marked(marks), ahead=True))
@@ -144,6 +142,11 @@ async def _up_to_date(
     kept = [f for f in folded.facts if f.row.conversation_id in current]
     again = (await _fold(session, sorted(changed))).facts if changed else []
     return _Folded(marked, kept + again), marks
+
+
+def _round_size(max_conversations: int | None, done: int) -> int:
+    """Marks to read for the next round: BATCH, or fewer near `max_conversations`."""
+    return BATCH if max_conversations is None else min(BATCH, max_conversations - done)
 
 
 async def _marks(session: AsyncSession, size: int, *, after: int = 0) -> list[tuple[int, int]]:
