@@ -50,6 +50,7 @@ def nlu_config(settings: Settings) -> NLUConfig:
         confidence_threshold=settings.nlu.confidence_threshold,
         language=settings.language,
         spacy_model=settings.nlu.spacy_model,
+        intent_names=settings.nlu.intent_names,
         fine_tune=FineTuneConfig(
             settings.nlu.fine_tune.epochs, settings.nlu.fine_tune.learning_rate
         ),

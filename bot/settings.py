@@ -79,6 +79,10 @@ class NLUSettings(_Frozen):
     spacy_model: str = ""
     sentiment: SentimentSettings = SentimentSettings()
     fine_tune: FineTuneSettings = FineTuneSettings()
+    # Each intent's name in words ("card_not_working": "card not working") is one more training
+    # example, and where fine-tuning starts from. Switch it off for names that say nothing of
+    # their intent ("intent_17").
+    intent_names: bool = True
 
     @field_validator("spacy_model")
     @classmethod

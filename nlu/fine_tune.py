@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,11 +57,17 @@ class EncoderTuner:
     threads: int = 0
 
     def tune(
-        self, texts: list[str], labels: list[str], folder: Path, progress: Progress | None = None
+        self,
+        texts: list[str],
+        labels: list[str],
+        folder: Path,
+        progress: Progress | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> Encoder:
-        """Fine-tune on `texts` and their `labels`, save the model into `folder`, load it."""
+        """Fine-tune on `texts` and their `labels`, save the model into `folder`, load it;
+        `names`: label -> words its weights start from (the others start at random)."""
         target = folder / ENCODER_FOLDER
-        fine_tune(model_path(self.base), texts, labels, self.config, target, progress)
+        fine_tune(model_path(self.base), texts, labels, self.config, target, progress, names=names)
         return self.load(folder)
 
     def load(self, folder: Path) -> Encoder:
@@ -92,6 +98,8 @@ def fine_tune(  # noqa: PLR0917 (the data, the recipe and where to put it)
     config: FineTuneConfig,
     target: Path,
     progress: Progress | None = None,
+    *,
+    names: Mapping[str, str] | None = None,
 ) -> None:
     """Train a copy of the sentence-transformers model at `base` and save it to `target`."""
     import torch  # noqa: PLC0415 (heavy import, only to train)
@@ -111,6 +119,8 @@ def fine_tune(  # noqa: PLR0917 (the data, the recipe and where to put it)
     intents = {label: i for i, label in enumerate(sorted(set(labels)))}
     targets = [intents[label] for label in labels]
     head = torch.nn.Linear(model.get_embedding_dimension() or 384, len(intents))
+    if names:
+        _start_from_names(model, head, intents, names)
     encoder_params = [p for p in transformer.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(
         [
@@ -143,6 +153,21 @@ def fine_tune(  # noqa: PLR0917 (the data, the recipe and where to put it)
             progress(step, steps)
     model.eval()
     model.save(str(target), create_model_card=False)
+
+
+def _start_from_names(
+    model: Any, head: Any, intents: dict[str, int], names: Mapping[str, str]
+) -> None:
+    """The weights of each intent in `names` start as the vector of its words there (named
+    intents are told apart from the first step: README "NLU")."""
+    import torch  # noqa: PLC0415 (heavy import, only to train)
+
+    named = {intents[label]: words for label, words in names.items() if label in intents}
+    if not named:
+        return
+    vectors = model.encode(list(named.values()), convert_to_tensor=True, normalize_embeddings=True)
+    with torch.no_grad():
+        head.weight[list(named)] = vectors
 
 
 def _batches(texts: list[str], size: int, rng: random.Random) -> list[list[int]]:

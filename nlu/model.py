@@ -21,6 +21,7 @@ from nlu.encoder import Encoder, Vectors
 from nlu.entities import Entity, EntityExtractor
 from nlu.fine_tune import ENCODER_FOLDER, EXPORT_FOLDER, EncoderTuner, FineTuneConfig, is_tuned
 from nlu.folds import holdout_indices
+from nlu.intent_names import name_examples, names_of
 from nlu.language import detect_language
 from nlu.out_of_scope import scrambled
 from nlu.parse import FALLBACK_INTENT, IntentScore, Parse
@@ -56,6 +57,7 @@ class NLUConfig:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
     validation_fraction: float = 0.1  # of each intent's examples, held out to calibrate fallback
+    intent_names: bool = True  # each intent's name in words is one more example (nlu.intent_names)
     # An installed spaCy pipeline package whose NER adds entities at parse time ("" for none);
     # like the threshold it is not part of the trained weights, so not of the fingerprint.
     spacy_model: str = ""
@@ -67,6 +69,7 @@ class NLUConfig:
             "classifier": self.classifier.as_dict(),
             "fine_tune": self.fine_tune.as_dict(),
             "validation_fraction": self.validation_fraction,
+            "intent_names": self.intent_names,
         }
 
     def fingerprint(self) -> str:
@@ -120,6 +123,11 @@ class NLUModel:
         texts, intents = [e.text for e in in_scope], [e.intent for e in in_scope]
         out_of_scope = [e.text for e in data.examples if e.intent == oos_label]
         kept, held = holdout_indices(intents, config.validation_fraction)
+        names = names_of(intents) if config.intent_names else {}
+        named = name_examples(names, texts)
+        examples_kept = len(kept)
+        kept += range(len(texts), len(texts) + len(named))  # trained on, never held out
+        texts, intents = texts + list(named), intents + list(named.values())
         gibberish = scrambled([texts[i] for i in _spread(held, _gibberish_count(len(held)))])
         negatives = out_of_scope + gibberish
         stages = _Stages(progress, len(texts) + len(negatives))
@@ -130,8 +138,11 @@ class NLUModel:
             folder = Path(tempfile.mkdtemp(prefix="helpline-encoder-"))
             tune_texts = [texts[i] for i in kept] + out_of_scope
             tune_labels = [intents[i] for i in kept] + [str(oos_label)] * len(out_of_scope)
-            tuned = tuner.tune(tune_texts, tune_labels, folder, stages.tuned)
-            tuned_on = {"examples": len(kept), "out_of_scope_examples": len(out_of_scope)}
+            # Out-of-scope examples have no name to start from: the named intents crowd them
+            # out (nlu.intent_names), so then every intent starts at random.
+            starts = None if out_of_scope else names
+            tuned = tuner.tune(tune_texts, tune_labels, folder, stages.tuned, starts)
+            tuned_on = {"examples": examples_kept, "out_of_scope_examples": len(out_of_scope)}
         vectors = encode_in_batches(tuned or encoder, texts + negatives, stages.encoded)
         known = vectors[: len(texts)]
         detector = calibrate(
@@ -150,7 +161,8 @@ class NLUModel:
             "data_fingerprint": data_fingerprint(data),
             **config.trained_with(),
             "intents": scorer.classifier.labels,
-            "examples": len(texts),
+            "examples": len(in_scope),
+            "intent_name_examples": len(named),
             "out_of_scope_examples": len(out_of_scope),
             "oos_label": oos_label,
             "fallback_calibrated": detector.calibrated,
@@ -374,8 +386,9 @@ def encode_in_batches(
 def _described(trained_with: dict[str, Any]) -> str:
     return (
         f"encoder {trained_with.get('encoder')!r}, fine-tuning {trained_with.get('fine_tune')}, "
-        f"classifier {trained_with.get('classifier')} "
-        f"and validation fraction {trained_with.get('validation_fraction')}"
+        f"classifier {trained_with.get('classifier')}, "
+        f"validation fraction {trained_with.get('validation_fraction')} "
+        f"and intent names as examples {trained_with.get('intent_names', False)}"
     )
 
 
