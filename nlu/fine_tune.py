@@ -159,7 +159,7 @@ def _start_from_names(
     model: Any, head: Any, intents: dict[str, int], names: Mapping[str, str]
 ) -> None:
     """The weights of each intent in `names` start as the vector of its words there (named
-    intents are told apart from the first step: README "NLU")."""
+    intents are told apart from the first step: README "Measured")."""
     import torch  # noqa: PLC0415 (heavy import, only to train)
 
     named = {intents[label]: words for label, words in names.items() if label in intents}
