@@ -90,14 +90,14 @@ async def refresh(
     conversations that are still marked (another refresh may have stored them meanwhile),
     folding again first those whose events changed since (`_up_to_date`), and deletes all
     their marks."""
-    sqlite = (await session.connection()).dialect.name == "sqlite"
-    if not sqlite and not await _lock(session, wait=wait):
-        return 0
-    ahead = await _fold_ahead(session, max_conversations) if sqlite else []
-    if sqlite:
+    ahead: list[_Folded] = []
+    if (await session.connection()).dialect.name == "sqlite":
+        ahead = await _fold_ahead(session, max_conversations)
         if not ahead:
             return 0  # nothing marked: no need to hold up the writers
         await _lock(session, wait=wait)
+    elif not await _lock(session, wait=wait):
+        return 0
     model = await stored_model(session)
     done = rated = 0  # conversations recomputed; the change in rated conversations
     while max_conversations is None or done < max_conversations:
