@@ -246,7 +246,7 @@ def test_tuning_starts_each_intent_from_its_name(tuner: EncoderTuner) -> None:
     intents = {"refund_request": 0, "oos": 1, "ShippingInfo": 2}
     names = {"refund_request": "refund request", "ShippingInfo": "shipping info", "gone": "gone"}
     fine_tune_module._start_from_names(model, head, intents, names)
-    names = model.encode(["refund request", "shipping info"], normalize_embeddings=True)
+    vectors = model.encode(["refund request", "shipping info"], normalize_embeddings=True)
     weights = head.weight.detach().numpy()
-    assert np.allclose(weights[[0, 2]], names, atol=1e-5)
+    assert np.allclose(weights[[0, 2]], vectors, atol=1e-5)
     assert torch.equal(head.weight[1], nameless)
