@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -223,6 +223,22 @@ async def transcript(
     if not with_notes:
         query = query.where(Message.sender != INTERNAL_NOTE)
     return list(await session.scalars(query.order_by(Message.id)))
+
+
+async def latest_question(
+    session: AsyncSession, conversation_id: int, skipping_intent: str
+) -> str | None:
+    """The text of the customer's newest message in the conversation whose intent is not
+    `skipping_intent` (e.g. the question before the buttons they pressed), or None."""
+    query = (
+        select(Message.text)
+        .where(Message.conversation_id == conversation_id, Message.sender == "customer")
+        .where(or_(Message.intent.is_(None), Message.intent != skipping_intent))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    text: str | None = await session.scalar(query)
+    return text
 
 
 async def count_messages(session: AsyncSession, conversation_id: int) -> int:

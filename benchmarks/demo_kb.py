@@ -18,7 +18,14 @@ thresholds: `coverage`, the share of all questions answered with a right article
 `wrong_answer_rate`, the share of answers that are wrong (a wrong article, or any answer to an
 out-of-domain query); `abstain_recall`, the share of out-of-domain queries left unanswered.
 `configured` is config.yml's pair; `by_in_scope_threshold` varies the in-scope threshold with
-`answer_threshold` as configured; `one_threshold` uses one threshold for every message."""
+`answer_threshold` as configured; `one_threshold` uses one threshold for every message.
+
+Below the answer threshold the bot offers its best articles as buttons when the confidence
+reaches `knowledge_base.clarify_threshold` (config.yml's, in `configured`; `by_clarify_threshold`
+varies it): `clarified` counts the questions it asks about, `clarified_right_offered` those
+among them where a right article is one of the buttons, `out_of_domain_clarified` the
+out-of-domain queries it asks about, and `answered_or_offered` is the share of all questions
+answered with a right article or offered one."""
 
 from __future__ import annotations
 
@@ -37,7 +44,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bot.components import build_kb, kb_encoder, model_recipe
 from bot.engine import route_for
 from bot.settings import KnowledgeBaseSettings, Settings, load_settings
-from knowledge_base.answer import draft_answer
+from knowledge_base.answer import CHOICES, draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.parse import FALLBACK_INTENT
 from nlu.training_data import read_training_data
@@ -46,6 +53,7 @@ REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = REPO / "benchmarks/data/demo_kb_questions.csv"
 OOS = REPO.parent / "shared/datasets/clinc150/val.csv"
 THRESHOLDS = (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+CLARIFY_THRESHOLDS = (None, 0.3, 0.2, 0.1, 0.05)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class Asked:
     confidence: float  # of the best article (0 without one)
     article: str | None  # the best passage's article
     right: frozenset[str]  # articles that answer it (none for an out-of-domain query)
+    choices: tuple[str, ...] = ()  # the best articles, as offered when the bot is unsure
 
 
 def asked(
@@ -65,6 +74,7 @@ def asked(
     result = []
     for (text, right), parse in zip(rows, parses, strict=True):
         answer = draft_answer(text, kb, 0.0)
+        offered = kb.search(text, k=CHOICES, distinct_articles=True)
         result.append(
             Asked(
                 parse.intent.name,
@@ -72,6 +82,7 @@ def asked(
                 answer.confidence if answer else 0.0,
                 answer.citations[0].article_id if answer else None,
                 frozenset(right),
+                tuple(p.chunk.article.id for p in offered),
             )
         )
     return result
@@ -83,10 +94,16 @@ def rates(
     def answers(a: Asked) -> bool:
         return a.from_kb and a.article is not None and a.confidence >= at.threshold_for(a.intent)
 
+    def asks(a: Asked) -> bool:
+        unsure = a.from_kb and a.article is not None and not answers(a)
+        return unsure and at.clarify_threshold is not None and a.confidence >= at.clarify_threshold
+
     answered = [a for a in questions if answers(a)]
     right = sum(a.article in a.right for a in answered)
     strays = sum(answers(a) for a in outside)
     total = len(answered) + strays
+    clarified = [a for a in questions if asks(a)]
+    offered_right = sum(bool(a.right & set(a.choices)) for a in clarified)
     return {
         "answer_threshold": at.answer_threshold,
         "answer_threshold_in_scope": at.answer_threshold_in_scope,
@@ -94,6 +111,11 @@ def rates(
         "answered": len(answered),
         "wrong_answer_rate": round((total - right) / total, 3) if total else 0.0,
         "abstain_recall": round(1 - strays / len(outside), 3) if outside else None,
+        "clarify_threshold": at.clarify_threshold,
+        "clarified": len(clarified),
+        "clarified_right_offered": offered_right,
+        "out_of_domain_clarified": sum(asks(a) for a in outside),
+        "answered_or_offered": round((right + offered_right) / len(questions), 3),
     }
 
 
@@ -139,6 +161,10 @@ def main() -> None:
         "configured": rates(questions, outside, configured),
         "by_in_scope_threshold": [at(configured.answer_threshold, t) for t in THRESHOLDS],
         "one_threshold": [at(t, t) for t in THRESHOLDS],
+        "by_clarify_threshold": [
+            rates(questions, outside, configured.model_copy(update={"clarify_threshold": t}))
+            for t in CLARIFY_THRESHOLDS
+        ],
     }
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 

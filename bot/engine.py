@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from actions.attachments import ReceivedFile, RefusedFile, attach_files
 from actions.conversations import (
     add_message,
     get_conversation,
+    latest_question,
     open_conversation,
     set_conversation_status,
     transcript,
@@ -31,7 +33,14 @@ from bot.rasa.client import ActionServer, ActionServerError
 from bot.rasa.local import run_helpline_action
 from bot.rasa.tracker import action_request
 from bot.settings import HANDOFF_ACTION, HELPLINE_ACTIONS, Settings
-from knowledge_base.answer import Answer, draft_answer
+from knowledge_base.answer import (
+    Answer,
+    Clarification,
+    answer_from_article,
+    article_of_ref,
+    article_ref,
+    draft_reply,
+)
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.batcher import EncoderBatcher, parse_batched
 from nlu.encoder import Vectors
@@ -48,6 +57,8 @@ CHITCHAT = ("greet", "goodbye", "thank_you")
 UNCLEAR_BEFORE_HANDOFF = 2
 ATTACHMENT_REPLY = "Thanks, I've got your file. Tell me what it is about, or ask for a person."
 ACTION_FAILED = "Sorry, I can't do that right now."  # when config.yml has no action_failed
+# The intent of the buttons that ask "which article?": /kb_article{"article": "<its article_ref>"}.
+KB_CHOICE = "kb_article"
 log = logging.getLogger(__name__)
 
 
@@ -84,12 +95,15 @@ class Turn:
     pending_action: PendingAction | None = None
 
 
-Route = Literal["action", "handoff", "chitchat", "knowledge_base"]
+Route = Literal["action", "handoff", "chitchat", "knowledge_base", "article"]
 
 
 def route_for(settings: Settings, intent: str) -> Route:
     """How the bot answers a message parsed as `intent` while it has the conversation: by the
-    intent's action, by handing off, with its chit-chat response, or from the knowledge base."""
+    intent's action, by handing off, with its chit-chat response, from the knowledge base, or
+    from the article the customer chose when the bot asked which one they meant."""
+    if intent == KB_CHOICE:
+        return "article"
     if intent in settings.actions.intents:
         return "action"
     if intent in settings.dialogue.handoff_intents:
@@ -198,7 +212,7 @@ class Engine:
         conversation: Conversation,
         parse: Parse | None,
         turn: Turn,
-        answer: Answer | None = None,
+        answer: Answer | Clarification | None = None,
     ) -> None:
         """`answer` is the knowledge base's draft for the message, if it has one (`_draft`)."""
         reopen_days = self.settings.routing.reopen_within_days
@@ -218,9 +232,24 @@ class Engine:
             return
         intent = parse.intent.name
         route = route_for(self.settings, intent)
-        topical = intent not in (*CHITCHAT, "human_handoff", FALLBACK_INTENT)
+        topical = intent not in (*CHITCHAT, "human_handoff", FALLBACK_INTENT, KB_CHOICE)
         if topical and route == "knowledge_base":
             conversation.last_intent = intent  # flushed with the reply: one UPDATE, not two
+        await self._reply(session, conversation, route, parse, turn, answer)
+        if topical and route != "knowledge_base":
+            conversation.last_intent = intent  # last: an action or a handoff reads the one before
+
+    async def _reply(  # noqa: PLR0917 (the turn's state, as _decide has it)
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        route: Route,
+        parse: Parse,
+        turn: Turn,
+        answer: Answer | Clarification | None,
+    ) -> None:
+        """The bot's reply to a message it has parsed, the way `route` says."""
+        intent = parse.intent.name
         if route == "action":
             action = self.settings.actions.intents[intent]
             await self._run_action(session, conversation, action, parse, turn)
@@ -228,10 +257,10 @@ class Engine:
             await self._handoff(session, conversation, intent, turn, parse)
         elif route == "chitchat":
             await self._say(session, conversation, self.settings.dialogue.responses[intent], turn)
+        elif route == "article":
+            await self._answer_from_choice(session, conversation, parse, turn)
         else:
             await self._answer_or_rephrase(session, conversation, parse, turn, answer)
-        if topical and route != "knowledge_base":
-            conversation.last_intent = intent  # last: an action or a handoff reads the one before
 
     async def _run_action(
         self,
@@ -293,18 +322,25 @@ class Engine:
         )
         return message
 
-    async def _draft(self, parse: Parse, vector: Vectors | None) -> Answer | None:
+    async def _draft(self, parse: Parse, vector: Vectors | None) -> Answer | Clarification | None:
         """The knowledge base's answer to a message the bot answers from it, when the best
-        article is confident enough for the message's intent; `vector` is its encoding from
+        article is confident enough for the message's intent, else its best articles to ask
+        about (`knowledge_base.clarify_threshold`); `vector` is the message's encoding from
         the parse (None when it was not encoded)."""
         if route_for(self.settings, parse.intent.name) != "knowledge_base":
             return None
-        threshold = self.settings.knowledge_base.threshold_for(parse.intent.name)
+        kb = self.settings.knowledge_base
+        threshold = kb.threshold_for(parse.intent.name)
         with self.metrics.kb_seconds.time():
             if vector is None:  # a direct trigger was not encoded by the NLU
                 vector = (await self.encoder.encode([parse.text]))[0]
             return await asyncio.to_thread(
-                draft_answer, parse.text, self.kb, threshold, query_vector=vector
+                draft_reply,
+                parse.text,
+                self.kb,
+                threshold,
+                kb.clarify_threshold,
+                query_vector=vector,
             )
 
     async def _answer_or_rephrase(
@@ -313,9 +349,11 @@ class Engine:
         conversation: Conversation,
         parse: Parse,
         turn: Turn,
-        answer: Answer | None,
+        answer: Answer | Clarification | None,
     ) -> None:
-        if answer is not None:
+        """Answer; or, twice unsure in a row, hand off; or ask which article is meant (a
+        `Clarification`); or ask to rephrase."""
+        if isinstance(answer, Answer):
             conversation.unclear_count = 0
             citations = [{"title": c.title, "url": c.url} for c in answer.citations]
             await self._say(
@@ -331,9 +369,32 @@ class Engine:
             conversation.unclear_count = 0
             await self._handoff(session, conversation, parse.intent.name, turn, parse)
             return
-        buttons = [b.model_dump() for b in self.settings.dialogue.buttons]
-        rephrase = self.settings.dialogue.responses["rephrase"]
+        dialogue = self.settings.dialogue
+        if isinstance(answer, Clarification):
+            buttons = [
+                {"title": c.title, "payload": choice_payload(c.article_id)} for c in answer.choices
+            ]
+            extras = {"buttons": buttons, "confidence": answer.confidence}
+            await self._say(session, conversation, dialogue.clarify, turn, extras=extras)
+            return
+        rephrase = dialogue.responses["rephrase"]
+        buttons = [b.model_dump() for b in dialogue.buttons]
         await self._say(session, conversation, rephrase, turn, extras={"buttons": buttons})
+
+    async def _answer_from_choice(
+        self, session: AsyncSession, conversation: Conversation, parse: Parse, turn: Turn
+    ) -> None:
+        """The customer chose an article the bot offered: answer their question from it. An
+        article that is gone (or a made-up payload) is unclear, as any message the knowledge
+        base cannot answer."""
+        ref = next((e.value for e in parse.entities if e.entity == "article"), None)
+        chosen = article_of_ref(self.kb, ref) if ref is not None else None
+        answer = None
+        if chosen is not None:
+            question = await latest_question(session, conversation.id, KB_CHOICE)
+            title = self.kb.articles[chosen].title
+            answer = answer_from_article(question or title, self.kb, chosen)
+        await self._answer_or_rephrase(session, conversation, parse, turn, answer)
 
     async def _handoff(
         self,
@@ -413,6 +474,11 @@ class Engine:
             if reply.sender == "bot":
                 replies.append(reply)
         return Turn(conversation.id, message, replies, duplicate=True)
+
+
+def choice_payload(article_id: str) -> str:
+    """The payload of the button that chooses an article (parsed as a direct trigger)."""
+    return f"/{KB_CHOICE}" + json.dumps({"article": article_ref(article_id)}, separators=(",", ":"))
 
 
 def _stored_text(caption: str, inbound: InboundMessage) -> str:

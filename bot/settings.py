@@ -101,7 +101,22 @@ class KnowledgeBaseSettings(_Frozen):
     answer_threshold: float = Field(0.5, ge=0.0, le=1.0)
     # For a message whose intent the NLU recognised (not nlu_fallback); None: answer_threshold.
     answer_threshold_in_scope: float | None = Field(None, ge=0.0, le=1.0)
+    # Below the answer threshold but at least this: the bot offers its best articles to choose
+    # from (bot.engine.KB_CHOICE) instead of asking to rephrase; None: it never does.
+    clarify_threshold: float | None = Field(None, ge=0.0, le=1.0)
     chunk_words: int = Field(120, ge=20, le=2000)
+
+    @model_validator(mode="after")
+    def _clarify_below_answering(self) -> KnowledgeBaseSettings:
+        if self.clarify_threshold is None:
+            return self
+        lowest = min(self.answer_threshold, self.answer_threshold_in_scope or 1.0)
+        if self.clarify_threshold >= lowest:
+            raise ValueError(
+                f"clarify_threshold ({self.clarify_threshold}) must be below the answer "
+                f"thresholds ({lowest}): between the two the bot asks which article is meant"
+            )
+        return self
 
     def threshold_for(self, intent: str) -> float:
         """The confidence the best article needs to answer a message parsed as `intent`. A
@@ -117,10 +132,18 @@ class Button(_Frozen):
     payload: str = Field(min_length=1)
 
 
+CLARIFY_REPLY = "I'm not sure I have that right. Is your question about one of these?"
+
+
 class DialogueSettings(_Frozen):
     responses: dict[str, str]
     handoff_intents: tuple[str, ...] = ("human_handoff",)
     buttons: tuple[Button, ...] = ()
+
+    @property
+    def clarify(self) -> str:
+        """What the bot says when it offers articles to choose from (response `clarify`)."""
+        return self.responses.get("clarify", CLARIFY_REPLY)
 
     @model_validator(mode="after")
     def _needs_core_responses(self) -> DialogueSettings:

@@ -69,6 +69,7 @@
     buffered: [],            // pushed messages for the open ticket while it loads
     messageIds: new Set(),
     entities: new Map(),
+    payloadTitles: new Map(), // button payload -> its title, from the open ticket's bot messages
     customerName: '',
     listSeq: 0,
     ticketSeq: 0,
@@ -470,6 +471,7 @@
       state.selected = state.tickets.get(id) || null;
       state.messageIds = new Set();
       state.entities = new Map();
+      state.payloadTitles = new Map();
       clear(els.transcript);
       els.transcript.appendChild(el('p', { className: 'transcript-loading', text: 'Loading conversation…' }));
       els.transcript.setAttribute('aria-busy', 'true');
@@ -488,6 +490,7 @@
       var scrollTop = els.transcript.scrollTop;
       state.messageIds = new Set();
       state.entities = new Map();
+      state.payloadTitles = new Map();
       state.customerName = customerName(state.selected);
       clear(els.transcript);
       els.transcript.setAttribute('aria-busy', 'false');
@@ -521,6 +524,7 @@
     state.loadingTicket = false;
     state.messageIds = new Set();
     state.entities = new Map();
+    state.payloadTitles = new Map();
     clear(els.transcript);
     showConversationPane(false);
     setDetailsOpen(false);
@@ -715,7 +719,14 @@
     var bubble = el('div', { className: 'msg-bubble' });
     var files = Array.isArray(m.attachments) ? m.attachments : [];
     var names = files.map(function (a) { return String(a.filename); }).join(', ');
-    if (!files.length || m.text !== names) appendLinkified(bubble, m.text);
+    var text = m.text;
+    // A button the customer pressed is stored as its payload: show the button's title.
+    if (sender === 'customer' && state.payloadTitles.has(String(text))) {
+      node.setAttribute('data-payload', String(text));
+      bubble.title = String(text);
+      text = 'Pressed: ' + state.payloadTitles.get(String(text));
+    }
+    if (!files.length || m.text !== names) appendLinkified(bubble, text);
     files.forEach(function (a) { if (a) bubble.appendChild(renderAttachment(a)); });
     node.appendChild(bubble);
 
@@ -734,7 +745,9 @@
     if (Array.isArray(m.buttons) && m.buttons.length) {
       var offered = el('div', { className: 'msg-buttons' }, [el('span', { text: 'Offered:' })]);
       m.buttons.forEach(function (b) {
-        if (b) offered.appendChild(el('span', { className: 'chip', title: b.payload ? String(b.payload) : null, text: String(b.title || b.payload || '') }));
+        if (!b) return;
+        if (b.payload && b.title) state.payloadTitles.set(String(b.payload), String(b.title));
+        offered.appendChild(el('span', { className: 'chip', title: b.payload ? String(b.payload) : null, text: String(b.title || b.payload || '') }));
       });
       node.appendChild(offered);
     }

@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.engine import KB_CHOICE
 from bot.settings import Settings
 from bot.web import keys
 from bot.web.auth import REPORT_ROLES
@@ -121,18 +122,19 @@ async def unanswered_questions(
     if since is not None:
         query = query.where(Message.created_at >= since)
     rows = list(await session.scalars(query.order_by(Message.conversation_id, Message.id)))
-    rephrase = settings.dialogue.responses["rephrase"]
+    # The bot's "I'm not sure" replies: the rephrase prompt, and the offer of articles to choose.
+    unsure = {settings.dialogue.responses["rephrase"], settings.dialogue.clarify}
     questions: list[Question] = []
-    for asked, reply, rephrased_before in _exchanges(rows, rephrase):
-        kind = _gap_kind(asked, reply, rephrase, rephrased_before, settings)
+    for asked, reply, rephrased_before in _exchanges(rows, unsure):
+        kind = _gap_kind(asked, reply, unsure, rephrased_before, settings)
         if kind is not None:
             questions.append(Question(asked.text, asked.created_at, kind, asked.conversation_id))
     return questions
 
 
-def _exchanges(rows: list[Message], rephrase: str) -> list[tuple[Message, Message, bool]]:
+def _exchanges(rows: list[Message], unsure: set[str]) -> list[tuple[Message, Message, bool]]:
     """(customer message, the bot's first reply, whether the bot's reply before that one was
-    the rephrase prompt) for every customer message the bot replied to."""
+    one of the `unsure` prompts) for every customer message the bot replied to."""
     found: list[tuple[Message, Message, bool]] = []
     for _, messages in groupby(rows, key=lambda m: m.conversation_id):
         pending: Message | None = None
@@ -142,19 +144,21 @@ def _exchanges(rows: list[Message], rephrase: str) -> list[tuple[Message, Messag
                 pending = message
                 continue
             if pending is not None:
-                found.append((pending, message, previous_reply == rephrase))
+                found.append((pending, message, previous_reply in unsure))
                 pending = None
             previous_reply = message.text
     return found
 
 
 def _gap_kind(
-    asked: Message, reply: Message, rephrase: str, rephrased_before: bool, settings: Settings
+    asked: Message, reply: Message, unsure: set[str], rephrased_before: bool, settings: Settings
 ) -> str | None:
     if (reply.extras or {}).get("citations") or asked.text.strip() in RATING_ANSWERS:
         return None
+    if asked.intent == KB_CHOICE:  # a button the bot offered: the question came before it
+        return None
     kind = "fallback" if asked.intent == FALLBACK_INTENT else "abstained"
-    if reply.text == rephrase or asked.intent == FALLBACK_INTENT:
+    if reply.text in unsure or asked.intent == FALLBACK_INTENT:
         return kind
     asked_for_person = asked.intent in settings.dialogue.handoff_intents
     canned = reply.text in settings.dialogue.responses.values()  # greetings, thanks...

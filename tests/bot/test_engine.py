@@ -1,5 +1,6 @@
-"""The engine's turn decisions through the REST channel: unclear twice goes to a person, and a
-question the NLU recognised is answered with less confidence than one it could not place."""
+"""The engine's turn decisions through the REST channel: unclear twice goes to a person, a
+question the NLU recognised is answered with less confidence than one it could not place, and
+below the answer threshold the bot offers its best articles to choose from."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from actions.conversations import transcript
 from bot.components import Components
+from bot.engine import KB_CHOICE, choice_payload
 from bot.settings import Settings
 from bot.web.app import create_app
-from knowledge_base.answer import draft_answer
+from knowledge_base.answer import CHOICES, answer_from_article, draft_answer
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.model import NLUModel
 from storage.models import Conversation, Ticket
@@ -25,6 +28,9 @@ WEBHOOK = "/webhooks/rest/webhook"
 # The NLU recognises it (shipping_info); its best article's confidence lies between the
 # configured thresholds for recognised (0.7) and unplaced (0.9) messages.
 RECOGNISED = "how long does delivery take to Austria?"
+# The NLU recognises it (order_status); its best article (Tracking your order) is not sure
+# enough to answer, but sure enough to be offered.
+CLARIFIED = "where is my order?"
 
 
 async def _say(client: Client, sender: str, text: str) -> list[dict]:
@@ -109,9 +115,69 @@ async def test_without_an_in_scope_threshold_the_fallback_threshold_applies(
     try:
         client = await aiohttp_client(create_app(built))
         reply = await _say(client, "s", RECOGNISED)
-        assert reply[0]["text"] == strict.dialogue.responses["rephrase"]
+        assert "citations" not in reply[0]  # not answered: the bot asks which article is meant
+        assert reply[0]["text"] == strict.dialogue.clarify
     finally:
         await built.db.dispose()
+
+
+async def test_an_unsure_answer_offers_the_best_articles_and_a_press_answers_from_one(
+    client: Client, components: Components, served_kb: KnowledgeBaseIndex, demo_nlu: NLUModel
+) -> None:
+    settings = components.settings
+    intent = demo_nlu.parse(CLARIFIED).intent.name
+    best = draft_answer(CLARIFIED, served_kb, 0.0)
+    assert best is not None and best.citations[0].article_id == "order-tracking"
+    thresholds = settings.knowledge_base
+    assert thresholds.clarify_threshold is not None
+    assert thresholds.clarify_threshold <= best.confidence < thresholds.threshold_for(intent)
+
+    offer = await _say(client, "c", CLARIFIED)
+    assert offer[0]["text"] == settings.dialogue.clarify
+    assert "citations" not in offer[0]
+    buttons = offer[0]["buttons"]
+    assert len(buttons) == CHOICES
+    tracking = {"title": "Tracking your order", "payload": choice_payload("order-tracking")}
+    assert buttons[0] == tracking
+
+    answer = await _say(client, "c", tracking["payload"])
+    assert answer[0]["citations"] == [{"title": "Tracking your order", "url": "/kb/order-tracking"}]
+    chosen = answer_from_article(CLARIFIED, served_kb, "order-tracking")
+    assert chosen is not None and answer[0]["text"] == chosen.text
+    async with components.db.session() as session:
+        conversation = await session.scalar(select(Conversation))
+        assert conversation is not None
+        stored = await transcript(session, conversation.id)
+    assert [(m.sender, m.intent) for m in stored] == [
+        ("customer", intent),
+        ("bot", None),
+        ("customer", KB_CHOICE),
+        ("bot", None),
+    ]
+    assert conversation.unclear_count == 0  # answered
+    assert conversation.last_intent == intent  # the question's topic, not the button's
+
+
+async def test_a_press_for_an_article_that_is_gone_asks_to_rephrase(
+    client: Client, components: Components
+) -> None:
+    reply = await _say(client, "g", choice_payload("no-such-article"))
+    assert reply[0]["text"] == components.settings.dialogue.responses["rephrase"]
+
+
+def test_a_choice_fits_in_a_telegram_button_whatever_the_article_id() -> None:
+    longest = "x" * 60  # an FAQ's id is its question, slugified, up to 60 characters
+    assert len(choice_payload(longest).encode()) <= 64  # Telegram's limit for callback data
+    assert choice_payload(longest) != choice_payload("y" * 60)
+
+
+async def test_an_offer_of_articles_counts_as_unsure_towards_the_hand_off(
+    client: Client, components: Components
+) -> None:
+    offer = await _say(client, "h", CLARIFIED)
+    assert offer[0]["text"] == components.settings.dialogue.clarify
+    second = await _say(client, "h", "qwzx blorft vemmick")
+    assert "ticket #" in second[0]["text"]
 
 
 class _HeldSearch:

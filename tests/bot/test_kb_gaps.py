@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 from bot.components import Components
+from bot.engine import KB_CHOICE, choice_payload
 from storage.models import Conversation, Customer, Message, utcnow
 from tests.bot.conftest import Client, login
 
@@ -98,6 +99,24 @@ async def test_unanswered_questions_are_grouped_with_counts_and_filtered_by_peri
     fallback = next(r for r in rows if "blorp" in r["questions"])
     assert fallback["fallback"] == "1" and fallback["abstained"] == "0"
     assert any("bitcoin" in q for _, q in by_count)
+
+
+async def test_an_offer_of_articles_is_a_gap_and_the_press_on_one_is_not(
+    client: Client, components: Components, users: dict[str, int]
+) -> None:
+    dialogue = components.settings.dialogue
+    await _conversation(
+        components,
+        [
+            ("where has my parcel got to", "order_status", dialogue.clarify, {"buttons": []}),
+            (choice_payload("order-tracking"), KB_CHOICE, "Track it in your account.", CITED),
+            (choice_payload("gone"), KB_CHOICE, dialogue.responses["rephrase"], {"buttons": []}),
+        ],
+        days_ago=1,
+    )
+    await login(client, "sam")
+    rows = list(csv.DictReader(io.StringIO(await (await client.get("/kb/gaps.csv")).text())))
+    assert [(r["questions"], r["abstained"]) for r in rows] == [("where has my parcel got to", "1")]
 
 
 async def test_gaps_are_for_supervisors_only(

@@ -44,6 +44,19 @@ def test_a_recognised_intent_has_its_own_answer_threshold(tmp_path: Path) -> Non
     assert unset.knowledge_base.threshold_for("shipping_info") == 0.9
 
 
+def test_the_clarify_threshold_must_be_below_the_answer_thresholds(tmp_path: Path) -> None:
+    kb = load_settings(_write(tmp_path, {"knowledge_base.clarify_threshold": 0.2})).knowledge_base
+    assert kb.clarify_threshold == 0.2
+    off = load_settings(_write(tmp_path, {"knowledge_base.clarify_threshold": None}))
+    assert off.knowledge_base.clarify_threshold is None
+    too_high = {
+        "knowledge_base.answer_threshold_in_scope": 0.6,
+        "knowledge_base.clarify_threshold": 0.6,
+    }
+    with pytest.raises(ConfigError, match=r"clarify_threshold \(0\.6\) must be below"):
+        load_settings(_write(tmp_path, too_high))
+
+
 def test_database_url_comes_from_the_environment() -> None:
     settings = load_settings(ROOT / "config.yml", {"DATABASE_URL": "sqlite+aiosqlite:///x.db"})
     assert settings.database_url == "sqlite+aiosqlite:///x.db"

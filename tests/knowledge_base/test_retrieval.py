@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import Settings
-from knowledge_base.answer import MAX_SENTENCES, best_sentences, draft_answer
+from knowledge_base.answer import (
+    CHOICES,
+    MAX_SENTENCES,
+    Answer,
+    Clarification,
+    answer_from_article,
+    article_of_ref,
+    article_ref,
+    best_sentences,
+    draft_answer,
+    draft_reply,
+)
 from knowledge_base.articles import Article
 from knowledge_base.confidence import DEFAULT_MODEL
 from knowledge_base.index import KnowledgeBaseIndex
@@ -153,3 +164,53 @@ def test_a_question_matching_a_section_heading_finds_that_section(
         "shipping-times-and-costs",
         "When your order leaves the warehouse",
     )
+
+
+def test_below_the_threshold_the_best_articles_are_offered_down_to_clarify_at(
+    demo_kb: KnowledgeBaseIndex,
+) -> None:
+    answer = draft_answer(SHIPPING_QUESTION, demo_kb, 0.0)
+    assert answer is not None
+    confidence = answer.confidence
+    above = draft_reply(SHIPPING_QUESTION, demo_kb, confidence - 0.01, clarify_at=0.0)
+    assert isinstance(above, Answer) and above.text == answer.text
+    unsure = draft_reply(SHIPPING_QUESTION, demo_kb, confidence + 0.01, confidence - 0.001)
+    assert isinstance(unsure, Clarification)
+    ranked = demo_kb.search(SHIPPING_QUESTION, k=CHOICES, distinct_articles=True)
+    assert [c.article_id for c in unsure.choices] == [p.chunk.article.id for p in ranked]
+    assert len(unsure.choices) == CHOICES and unsure.confidence == confidence
+    assert unsure.choices[0].title == "Shipping times and costs"
+    too_unsure = confidence + 0.001  # the confidences are rounded to 4 decimals
+    assert draft_reply(SHIPPING_QUESTION, demo_kb, confidence + 0.01, too_unsure) is None
+    assert draft_reply(SHIPPING_QUESTION, demo_kb, confidence + 0.01, None) is None
+
+
+def test_an_unrelated_question_is_not_clarified(demo_kb: KnowledgeBaseIndex) -> None:
+    assert draft_reply("qwzx blorft vemmick", demo_kb, 0.9, clarify_at=0.1) is None
+
+
+def test_a_chosen_article_answers_from_its_passage_about_the_question(
+    demo_kb: KnowledgeBaseIndex,
+) -> None:
+    """Tracking your order has sections; the question picks the one it is about."""
+    question = "the tracking says delivered but the parcel is not here"
+    answer = answer_from_article(question, demo_kb, "order-tracking")
+    assert answer is not None
+    assert [c.article_id for c in answer.citations] == ["order-tracking"]
+    section = next(
+        c for c in demo_kb.chunks if c.article.id == "order-tracking" and "delivered" in c.heading
+    )
+    assert answer.text == " ".join(best_sentences(question, list(section.sentences)))
+    first = next(c for c in demo_kb.chunks if c.article.id == "order-tracking")
+    unrelated = answer_from_article("qwzx", demo_kb, "order-tracking")
+    assert unrelated is not None
+    assert unrelated.text == " ".join(best_sentences("qwzx", list(first.sentences)))
+    assert answer_from_article(question, demo_kb, "no-such-article") is None
+
+
+def test_an_article_ref_is_short_and_leads_back_to_its_article(demo_kb: KnowledgeBaseIndex) -> None:
+    refs = {article_ref(article_id): article_id for article_id in demo_kb.articles}
+    assert len(refs) == len(demo_kb.articles)  # one each
+    assert all(article_of_ref(demo_kb, ref) == article_id for ref, article_id in refs.items())
+    assert {len(ref) for ref in refs} == {12}
+    assert article_of_ref(demo_kb, "0" * 12) is None
