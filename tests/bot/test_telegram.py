@@ -74,6 +74,40 @@ async def test_a_question_is_answered_in_the_chat_with_its_source(
     assert "Germany" in reply and "Source: Shipping times and costs" in reply
 
 
+def callback_update(update_id: int, query_id: str, data: str) -> dict[str, Any]:
+    """The update Telegram sends when the customer presses an inline button with `data`."""
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": query_id,
+            "chat_instance": "x",
+            "data": data,
+            "from": {"id": CHAT, "is_bot": False, "first_name": "Kim"},
+            "message": {
+                "message_id": 9,
+                "date": int(time.time()),
+                "chat": {"id": CHAT, "type": "private"},
+            },
+        },
+    }
+
+
+async def test_the_articles_offered_are_buttons_and_a_press_answers_from_one(
+    tg_client: Client, components: Components, api: FakeBotApi
+) -> None:
+    assert await post(tg_client, text_update(15, CHAT, "where is my order?")) == 200
+    await api.wait_for(lambda: len(api.sent(CHAT)) == 1)
+    offer = api.sent(CHAT)[0]
+    assert offer["text"] == components.settings.dialogue.clarify
+    rows = offer["reply_markup"]["inline_keyboard"]
+    assert rows[0][0]["text"] == "Tracking your order"
+    assert len(rows) == 3  # every article offered has its button
+    pressed = callback_update(16, "cb-choice", rows[0][0]["callback_data"])
+    assert await post(tg_client, pressed) == 200
+    await api.wait_for(lambda: len(api.sent(CHAT)) == 2)
+    assert "Source: Tracking your order" in api.sent(CHAT)[1]["text"]
+
+
 async def test_an_update_delivered_twice_at_once_is_stored_and_answered_once(
     tg_client: Client, components: Components, api: FakeBotApi
 ) -> None:
@@ -117,21 +151,7 @@ async def test_handoff_agent_reply_and_rating_with_an_inline_keyboard(
     await api.wait_for(lambda: "reply_markup" in api.sent(CHAT)[-1])
     keyboard = api.sent(CHAT)[-1]["reply_markup"]["inline_keyboard"][0]
     assert [b["callback_data"] for b in keyboard] == [f"csat:{n}" for n in range(1, 6)]
-    callback = {
-        "update_id": 41,
-        "callback_query": {
-            "id": "cb1",
-            "chat_instance": "x",
-            "data": "csat:4",
-            "from": {"id": CHAT, "is_bot": False, "first_name": "Kim"},
-            "message": {
-                "message_id": 9,
-                "date": int(time.time()),
-                "chat": {"id": CHAT, "type": "private"},
-            },
-        },
-    }
-    assert await post(tg_client, callback) == 200
+    assert await post(tg_client, callback_update(41, "cb1", "csat:4")) == 200
     async with components.db.session() as session:
         assert list(await session.scalars(select(CsatResponse.rating))) == [4]
     assert any(m == "answerCallbackQuery" for m, _ in api.calls)
