@@ -52,13 +52,15 @@ async def open_conversation(
     conversation = await find_open_conversation(session, channel, external_user_id)
     if conversation is not None:
         return conversation
-    identity = await _identity(session, channel, external_user_id, display_name)
-    conversation = await session.scalar(
-        _OPEN_FOR_CUSTOMER, {"channel": channel, "customer_id": identity.customer_id}
-    )
-    if conversation is not None:
-        return conversation
-    conversation = Conversation(customer_id=identity.customer_id, channel=channel, status="bot")
+    identity, customer = await _identity(session, channel, external_user_id, display_name)
+    if customer is None:  # a customer known before may have an open one under another identity
+        conversation = await session.scalar(
+            _OPEN_FOR_CUSTOMER, {"channel": channel, "customer_id": identity.customer_id}
+        )
+        if conversation is not None:
+            return conversation
+        customer = await session.get_one(Customer, identity.customer_id)
+    conversation = Conversation(customer=customer, channel=channel, status="bot")
     session.add(conversation)
     await session.flush()
     record(
@@ -70,19 +72,20 @@ async def open_conversation(
         conversation_id=conversation.id,
         payload={"channel": channel},
     )
-    await session.refresh(conversation, ["customer"])
     return conversation
 
 
 async def _identity(
     session: AsyncSession, channel: str, external_user_id: str, display_name: str | None
-) -> ChannelIdentity:
+) -> tuple[ChannelIdentity, Customer | None]:
+    """The sender's identity on the channel, and its customer when this call created both
+    (a new customer has no conversations yet)."""
     query = select(ChannelIdentity).where(
         ChannelIdentity.channel == channel, ChannelIdentity.external_user_id == external_user_id
     )
     identity = await session.scalar(query)
     if identity is not None:
-        return identity
+        return identity, None
     try:
         async with session.begin_nested():
             customer = Customer(display_name=display_name or "Visitor")
@@ -95,12 +98,12 @@ async def _identity(
             )
             session.add(identity)
             await session.flush()
-            return identity
+            return identity, customer
     except IntegrityError:  # another request created the same identity a moment ago
         found = await session.scalar(query)
         if found is None:
             raise
-        return found
+        return found, None
 
 
 async def get_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
