@@ -10,6 +10,8 @@ For test fold i the confidence model and its threshold are fitted on the KBs wit
 fold j != i, with the queries outside query fold i; they are tested on the KB without article
 fold i (`abstention`) and on the whole KB (`full_kb`), with the queries of query fold i.
 `retrieval` ranks every query against the whole KB (nothing there is fitted on queries).
+`abstention` and `full_kb` also say how often the bot would ask which article is meant
+(`--clarify-threshold`, config.yml's 0.1 by default; knowledge_base.evaluation `_clarified`).
 `--fit` prints the confidence model and threshold fitted on all the development queries."""
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--cache", type=Path, default=None, help="embedding cache (.npz)")
     parser.add_argument("--fit", action="store_true", help="print the model fitted on all queries")
+    parser.add_argument(
+        "--clarify-threshold", type=float, default=0.1, help="ask about the best articles from"
+    )
     add_encoder_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
@@ -83,8 +88,12 @@ def main() -> None:
         "articles": len(articles),
         "chunks": len(full.chunks),
         "retrieval": {k: v for k, v in summarize(queries, timed).items() if k in RETRIEVAL},
-        "abstention": _cross_validate(removed_runs, removed_runs, query_fold),
-        "full_kb": _cross_validate(removed_runs, [full_run] * FOLDS, query_fold),
+        "abstention": _cross_validate(
+            removed_runs, removed_runs, query_fold, clarify_at=args.clarify_threshold
+        ),
+        "full_kb": _cross_validate(
+            removed_runs, [full_run] * FOLDS, query_fold, clarify_at=args.clarify_threshold
+        ),
         "abstention_by_target": {
             str(target): _brief(_cross_validate(removed_runs, removed_runs, query_fold, target))
             for target in (0.01, 0.05, 0.1)
@@ -124,6 +133,7 @@ def _cross_validate(
     test_runs: list[Run],
     query_fold: np.ndarray,
     target_wrong: float = TARGET_WRONG,
+    clarify_at: float | None = None,
 ) -> dict:
     tested_queries: list[LabelledQuery] = []
     tested: list[Outcome] = []
@@ -135,7 +145,7 @@ def _cross_validate(
             if in_fold:
                 tested_queries.append(q)
                 tested.append(_decide(o, model, threshold))
-    summary = summarize(tested_queries, tested)
+    summary = summarize(tested_queries, tested, clarify_at)
     return {k: v for k, v in summary.items() if k != "query_ms_p50"}
 
 

@@ -1,7 +1,9 @@
 """Retrieval and answering quality on labelled queries: `helpline kb evaluate`.
 
 A query's `relevant` list names the articles that answer it; an empty list means the knowledge
-base cannot answer it and the right behaviour is to abstain."""
+base cannot answer it and the right behaviour is to abstain. With a clarify threshold, a query
+left unanswered whose confidence reaches it is one the bot asks about, offering its CHOICES
+best articles (`knowledge_base.answer.draft_reply`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge_base.answer import answer_from
+from knowledge_base.answer import CHOICES, answer_from
 from knowledge_base.confidence import DEFAULT_MODEL, ConfidenceModel, features
 from knowledge_base.documents import ArticleError
 from knowledge_base.index import KnowledgeBaseIndex
@@ -69,14 +71,19 @@ def run_queries(
     return outcomes
 
 
-def summarize(queries: Sequence[LabelledQuery], outcomes: Sequence[Outcome]) -> dict[str, object]:
-    """The documented metrics; rates over an empty group are null."""
+def summarize(
+    queries: Sequence[LabelledQuery],
+    outcomes: Sequence[Outcome],
+    clarify_at: float | None = None,
+) -> dict[str, object]:
+    """The documented metrics, and with `clarify_at` those of asking (`_clarified`); rates over
+    an empty group are null."""
     pairs = list(zip(queries, outcomes, strict=True))
     answerable = [(q, o) for q, o in pairs if q.relevant]
     unanswerable = [(q, o) for q, o in pairs if not q.relevant]
     answered = [(q, o) for q, o in pairs if o.answered is not None]
     correct = [(q, o) for q, o in answered if o.answered in q.relevant]
-    return {
+    summary: dict[str, object] = {
         "p_at_1": _rate(
             sum(bool(o.ranking) and o.ranking[0] in q.relevant for q, o in answerable),
             len(answerable),
@@ -93,6 +100,33 @@ def summarize(queries: Sequence[LabelledQuery], outcomes: Sequence[Outcome]) -> 
         "queries": len(pairs),
         "answerable": len(answerable),
     }
+    if clarify_at is not None:
+        summary.update(_clarified(pairs, clarify_at, len(correct)))
+    return summary
+
+
+def _clarified(
+    pairs: list[tuple[LabelledQuery, Outcome]], clarify_at: float, correct: int
+) -> dict[str, object]:
+    """`clarified_rate`: queries asked about, over all; `clarified_right_offered`: answerable
+    ones asked about with a relevant article among the offered, over the answerable asked
+    about; `answered_or_offered`: answered correctly or offered a relevant article, over the
+    answerable; `unanswerable_clarified`: queries without an answer asked about, over those."""
+    asked = [
+        (q, o) for q, o in pairs if o.answered is None and o.ranking and o.confidence >= clarify_at
+    ]
+    answerable = [q for q, _ in pairs if q.relevant]
+    asked_answerable = [(q, o) for q, o in asked if q.relevant]
+    offered = sum(bool(q.relevant & set(o.ranking[:CHOICES])) for q, o in asked_answerable)
+    return {
+        "clarify_threshold": clarify_at,
+        "clarified_rate": _rate(len(asked), len(pairs)),
+        "clarified_right_offered": _rate(offered, len(asked_answerable)),
+        "answered_or_offered": _rate(correct + offered, len(answerable)),
+        "unanswerable_clarified": _rate(
+            sum(not q.relevant for q, _ in asked), len(pairs) - len(answerable)
+        ),
+    }
 
 
 def evaluate(
@@ -100,8 +134,9 @@ def evaluate(
     queries: Sequence[LabelledQuery],
     threshold: float,
     model: ConfidenceModel = DEFAULT_MODEL,
+    clarify_at: float | None = None,
 ) -> dict[str, object]:
-    return summarize(queries, run_queries(index, queries, threshold, model))
+    return summarize(queries, run_queries(index, queries, threshold, model), clarify_at)
 
 
 def _reciprocal_rank(query: LabelledQuery, outcome: Outcome) -> float:

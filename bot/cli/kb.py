@@ -90,8 +90,9 @@ def kb_evaluate(
     config: common.ConfigOption = common.DEFAULT_CONFIG,
     as_json: common.JsonOption = False,
 ) -> None:
-    """Build a fresh index from the articles file, run every query, print the metrics. The
-    index uses the encoder config.yml names as it ships: the file is not the bot's own."""
+    """Build a fresh index from the articles file, run every query, print the metrics (with
+    those of asking which article is meant, when config.yml sets knowledge_base.clarify_threshold).
+    The index uses the encoder config.yml names as it ships: the file is not the bot's own."""
     settings = common.load(config)
     try:
         articles, labelled = read_faq_json(kb), read_queries(queries)
@@ -100,8 +101,12 @@ def kb_evaluate(
     encoder = settings_encoder(settings, threads)
     with common.progress_bar("Indexing articles") as progress:
         index = KnowledgeBaseIndex(articles, encoder, settings.knowledge_base.chunk_words, progress)
-    chosen = settings.knowledge_base.answer_threshold if threshold is None else threshold
-    result = {**evaluate(index, labelled, chosen), "threshold": chosen}
+    kb_settings = settings.knowledge_base
+    chosen = kb_settings.answer_threshold if threshold is None else threshold
+    clarify_at = kb_settings.clarify_threshold
+    if clarify_at is not None and clarify_at >= chosen:
+        clarify_at = None  # no band between the two: the bot would never ask
+    result = {**evaluate(index, labelled, chosen, clarify_at=clarify_at), "threshold": chosen}
     print(json.dumps(result, indent=None if as_json else 2))
 
 

@@ -74,6 +74,24 @@ def test_answering_everything_counts_the_wrong_answers(small_kb: KnowledgeBaseIn
     assert result["coverage"] == 1.0
 
 
+def test_asking_counts_the_unanswered_queries_above_the_clarify_threshold(
+    small_kb: KnowledgeBaseIndex,
+) -> None:
+    never = evaluate(small_kb, labelled(), threshold=1.0)
+    assert "clarified_rate" not in never  # no clarify threshold: nothing about asking
+    everything = evaluate(small_kb, labelled(), threshold=1.0, clarify_at=0.0)
+    assert everything["clarified_rate"] == 1.0  # nothing answered, everything asked about
+    assert everything["clarified_right_offered"] == 1.0  # each right article among the three
+    assert everything["answered_or_offered"] == 1.0
+    assert everything["unanswerable_clarified"] == 1.0  # mercury too
+    answered = evaluate(small_kb, labelled(), threshold=0.0, clarify_at=0.0)
+    assert answered["clarified_rate"] == 0.0  # all answered: nothing left to ask about
+    assert answered["clarified_right_offered"] is None
+    assert answered["answered_or_offered"] == answered["coverage"] == 1.0
+    nothing = evaluate(small_kb, labelled(), threshold=1.0, clarify_at=1.0)
+    assert nothing["clarified_rate"] == 0.0 and nothing["answered_or_offered"] == 0.0
+
+
 @pytest.fixture
 def config(tmp_path: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = yaml.safe_load((ROOT / "config.yml").read_text())
@@ -104,6 +122,8 @@ def test_kb_evaluate_prints_the_metrics(config: Path, tmp_path: Path) -> None:
     result = json.loads(out)
     assert set(result) >= METRICS
     assert result["threshold"] == 0.5 and result["p_at_1"] == 1.0
+    assert result["clarify_threshold"] == 0.1  # config.yml's: the asking is measured too
+    assert 0.0 <= result["clarified_rate"] <= 1.0
 
 
 def test_kb_evaluate_reports_an_unreadable_file(config: Path, tmp_path: Path) -> None:
