@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -122,6 +123,7 @@ def draft_reply(
     return Clarification([_citation(p.chunk.article) for p in passages], round(confidence, 4))
 
 
+@functools.lru_cache(maxsize=65_536)  # a press looks through every article's reference
 def article_ref(article_id: str) -> str:
     """A short reference to the article that stays the same while its id does: button payloads
     carry it (Telegram allows 64 bytes of them, and an FAQ's id may be 60 characters)."""
