@@ -44,7 +44,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bot.components import build_kb, kb_encoder, model_recipe
 from bot.engine import route_for
 from bot.settings import KnowledgeBaseSettings, Settings, load_settings
-from knowledge_base.answer import CHOICES, draft_answer
+from knowledge_base.answer import CANDIDATES, CHOICES, answer_from
+from knowledge_base.confidence import DEFAULT_MODEL
 from knowledge_base.index import KnowledgeBaseIndex
 from nlu.parse import FALLBACK_INTENT
 from nlu.training_data import read_training_data
@@ -73,8 +74,8 @@ def asked(
     parses = model.parse_many([text for text, _ in rows])
     result = []
     for (text, right), parse in zip(rows, parses, strict=True):
-        answer = draft_answer(text, kb, 0.0)
-        offered = kb.search(text, k=CHOICES, distinct_articles=True)
+        offered = kb.search(text, k=CHOICES, distinct_articles=True)  # one search for both
+        answer = answer_from(text, offered[:CANDIDATES], 0.0, DEFAULT_MODEL)
         result.append(
             Asked(
                 parse.intent.name,
