@@ -114,11 +114,10 @@ def draft_reply(
     the CHOICES best articles to ask about instead of nothing (None: never ask)."""
     k = CANDIDATES if clarify_at is None else max(CANDIDATES, CHOICES)
     passages = index.search(query, k=k, distinct_articles=True, query_vector=query_vector)
-    answer = answer_from(query, passages[:CANDIDATES], threshold, model)
-    if answer is not None or clarify_at is None or not passages:
-        return answer
     confidence = model.probability(passages[:CANDIDATES])
-    if confidence < clarify_at:
+    if passages and confidence >= threshold:
+        return _drafted(query, passages[0], confidence)
+    if clarify_at is None or not passages or confidence < clarify_at:
         return None
     return Clarification([_citation(p.chunk.article) for p in passages], round(confidence, 4))
 
@@ -158,7 +157,11 @@ def answer_from(
     confidence = model.probability(passages)
     if not passages or confidence < threshold:
         return None
-    best = passages[0]
+    return _drafted(query, passages[0], confidence)
+
+
+def _drafted(query: str, best: Passage, confidence: float) -> Answer:
+    """The answer quoted from the best passage's sentences that fit the query, cited."""
     return Answer(
         text=" ".join(best_sentences(query, list(best.chunk.sentences))),
         citations=[_citation(best.chunk.article)],

@@ -125,8 +125,8 @@ async def unanswered_questions(
     # The bot's "I'm not sure" replies: the rephrase prompt, and the offer of articles to choose.
     unsure = {settings.dialogue.responses["rephrase"], settings.dialogue.clarify}
     questions: list[Question] = []
-    for asked, reply, rephrased_before in _exchanges(rows, unsure):
-        kind = _gap_kind(asked, reply, unsure, rephrased_before, settings)
+    for asked, reply, unsure_before in _exchanges(rows, unsure):
+        kind = _gap_kind(asked, reply, unsure, unsure_before, settings)
         if kind is not None:
             questions.append(Question(asked.text, asked.created_at, kind, asked.conversation_id))
     return questions
@@ -151,7 +151,7 @@ def _exchanges(rows: list[Message], unsure: set[str]) -> list[tuple[Message, Mes
 
 
 def _gap_kind(
-    asked: Message, reply: Message, unsure: set[str], rephrased_before: bool, settings: Settings
+    asked: Message, reply: Message, unsure: set[str], unsure_before: bool, settings: Settings
 ) -> str | None:
     if (reply.extras or {}).get("citations") or asked.text.strip() in RATING_ANSWERS:
         return None
@@ -162,6 +162,6 @@ def _gap_kind(
         return kind
     asked_for_person = asked.intent in settings.dialogue.handoff_intents
     canned = reply.text in settings.dialogue.responses.values()  # greetings, thanks...
-    if rephrased_before and not asked_for_person and not canned:
-        return kind  # asked to rephrase once already: the bot handed the customer over
+    if unsure_before and not asked_for_person and not canned:
+        return kind  # unsure once already (rephrase or choose): the bot handed over
     return None
