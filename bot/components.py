@@ -31,6 +31,7 @@ from nlu.encoder import Encoder, encoder_name, load_encoder
 from nlu.fine_tune import EncoderTuner, FineTuneConfig, is_tuned
 from nlu.model import NLUConfig, NLUModel
 from nlu.parse_process import ModelRecipe, ParseProcess
+from nlu.self_training import SelfTrainingConfig
 from nlu.sentiment import SentimentBands
 from storage.database import Database
 
@@ -56,6 +57,11 @@ def nlu_config(settings: Settings) -> NLUConfig:
         ),
         sentiment=SentimentBands(
             settings.nlu.sentiment.negative_at, settings.nlu.sentiment.positive_at
+        ),
+        self_training=SelfTrainingConfig(
+            settings.nlu.self_training.rounds,
+            settings.nlu.self_training.per_intent,
+            settings.nlu.self_training.epochs,
         ),
     )
 

@@ -60,6 +60,16 @@ class FineTuneSettings(_Frozen):
     learning_rate: Annotated[float, Field(gt=0.0, le=1e-2)] = 1e-4
 
 
+class SelfTrainingSettings(_Frozen):
+    # A file of customer messages without intents (.txt, one a line, or .csv, the first column
+    # under a header): each round, the messages the model is surest of become examples of
+    # their intent and it trains again (nlu.self_training). None: not used.
+    unlabelled: Path | None = None
+    rounds: Annotated[int, Field(ge=0, le=10)] = 2
+    per_intent: Annotated[int, Field(ge=1)] = 60  # messages taken for each intent a round
+    epochs: Annotated[float, Field(gt=0.0, le=50.0)] = 3.0  # of fine-tuning in later rounds
+
+
 class NLUSettings(_Frozen):
     training_data: Path
     model_dir: Path
@@ -83,6 +93,7 @@ class NLUSettings(_Frozen):
     # example, and where fine-tuning starts from. Switch it off for names that say nothing of
     # their intent ("intent_17").
     intent_names: bool = True
+    self_training: SelfTrainingSettings = SelfTrainingSettings()
 
     @field_validator("spacy_model")
     @classmethod

@@ -56,6 +56,8 @@ def evaluate(  # noqa: PLR0917 (bot/cli.py passes oos_label and progress positio
     result: dict[str, Any] = {
         "examples_train": len(in_scope),
         "oos_examples_train": len(train.examples) - len(in_scope),
+        "unlabelled_train": len(train.unlabelled),
+        "pseudo_labelled_train": model.metadata["pseudo_labelled_examples"],
         "examples_test": len(texts),
         "accuracy": round(float(accuracy_score(expected, predicted)), 4),
         "macro_f1": round(float(f1_score(expected, predicted, average="macro")), 4),

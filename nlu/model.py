@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,10 @@ from nlu.language import detect_language
 from nlu.out_of_scope import scrambled
 from nlu.parse import FALLBACK_INTENT, IntentScore, Parse
 from nlu.scorer import Calibration, IntentScorer, calibrate
+from nlu.self_training import SelfTrainingConfig, pseudo_labelled
 from nlu.sentiment import SentimentAnalyzer, SentimentBands
 from nlu.spacy_ner import StatisticalEntities
-from nlu.training_data import TrainingData
+from nlu.training_data import Example, TrainingData
 
 FORMAT_VERSION = 2
 METADATA = "metadata.json"
@@ -58,6 +59,7 @@ class NLUConfig:
     fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
     validation_fraction: float = 0.1  # of each intent's examples, held out to calibrate fallback
     intent_names: bool = True  # each intent's name in words is one more example (nlu.intent_names)
+    self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)
     # An installed spaCy pipeline package whose NER adds entities at parse time ("" for none);
     # like the threshold it is not part of the trained weights, so not of the fingerprint.
     spacy_model: str = ""
@@ -70,6 +72,7 @@ class NLUConfig:
             "fine_tune": self.fine_tune.as_dict(),
             "validation_fraction": self.validation_fraction,
             "intent_names": self.intent_names,
+            "self_training": self.self_training.as_dict(),
         }
 
     def fingerprint(self) -> str:
@@ -80,6 +83,8 @@ class NLUConfig:
 def data_fingerprint(data: TrainingData) -> str:
     body = [(e.text, e.intent) for e in data.examples]
     extra = [data.synonyms, data.regexes, data.lookups]
+    if data.unlabelled:  # without any, the fingerprint of data read before they existed
+        extra.append(data.unlabelled)
     return _sha256(json.dumps([body, extra], sort_keys=True).encode())
 
 
@@ -118,7 +123,51 @@ class NLUModel:
         With `config.fine_tune` epochs, `tuner` first fine-tunes the encoder on the examples
         not held out for calibration (so that fallback learns from messages it has not seen),
         and on the out-of-scope examples as one more class, which teaches the encoder to set
-        such messages apart (CLINC150 at threshold 0.1, README: out-of-scope recall 81 -> 85%)."""
+        such messages apart (CLINC150 at threshold 0.1, README: out-of-scope recall 81 -> 85%).
+        With `data.unlabelled` messages, each of `config.self_training.rounds` labels those the
+        model is surest of and trains again with them as examples (nlu.self_training)."""
+        rounds = config.self_training.rounds if data.unlabelled else 0
+        labelled = {e.text for e in data.examples}
+        unlabelled = [t for t in data.unlabelled if t not in labelled and not _TRIGGER.match(t)]
+        model = cls._fit(data, config, encoder, _share(progress, 0, rounds), oos_label, tuner)
+        again = tuner and replace(
+            tuner, config=replace(tuner.config, epochs=config.self_training.epochs)
+        )
+        for done in range(rounds):
+            pseudo = model.pseudo_labelled(unlabelled)
+            round_progress = _share(progress, done + 1, rounds)
+            model = cls._fit(data, config, encoder, round_progress, oos_label, again, pseudo)
+        return model
+
+    def pseudo_labelled(self, texts: list[str]) -> list[Example]:
+        """Of `texts`, those the model is surest of for each intent, as its examples."""
+        if not texts:
+            return []
+        vectors = encode_in_batches(self.intent_encoder, texts)
+        probabilities, confidence = self._scorer.score(vectors, texts)
+        return pseudo_labelled(
+            texts,
+            probabilities,
+            confidence,
+            self._scorer.classifier.labels,
+            self.config.self_training,
+            threshold=self.config.confidence_threshold,
+        )
+
+    @classmethod
+    def _fit(  # noqa: PLR0917 (one training: the steps share their data)
+        cls,
+        data: TrainingData,
+        config: NLUConfig,
+        encoder: Encoder,
+        progress: Progress | None,
+        oos_label: str | None,
+        tuner: EncoderTuner | None,
+        pseudo: list[Example] | None = None,
+    ) -> NLUModel:
+        """One training on the examples and the `pseudo`-labelled messages (trained on like
+        intent names, never held out for calibration)."""
+        pseudo = pseudo or []
         in_scope = [e for e in data.examples if e.intent != oos_label]
         texts, intents = [e.text for e in in_scope], [e.intent for e in in_scope]
         out_of_scope = [e.text for e in data.examples if e.intent == oos_label]
@@ -126,8 +175,9 @@ class NLUModel:
         names = names_of(intents) if config.intent_names else {}
         named = name_examples(names, texts)
         examples_kept = len(kept)
-        kept += range(len(texts), len(texts) + len(named))  # trained on, never held out
-        texts, intents = texts + list(named), intents + list(named.values())
+        extra = list(named) + [e.text for e in pseudo]  # trained on, never held out
+        kept += range(len(texts), len(texts) + len(extra))
+        texts, intents = texts + extra, intents + list(named.values()) + [e.intent for e in pseudo]
         gibberish = scrambled([texts[i] for i in _spread(held, _gibberish_count(len(held)))])
         negatives = out_of_scope + gibberish
         stages = _Stages(progress, len(texts) + len(negatives))
@@ -163,6 +213,8 @@ class NLUModel:
             "intents": scorer.classifier.labels,
             "examples": len(in_scope),
             "intent_name_examples": len(named),
+            "pseudo_labelled_examples": len(pseudo),
+            "unlabelled_messages": len(data.unlabelled),
             "out_of_scope_examples": len(out_of_scope),
             "oos_label": oos_label,
             "fallback_calibrated": detector.calibrated,
@@ -372,6 +424,13 @@ class _Stages:
             self._progress(done, self._total)
 
 
+def _share(progress: Progress | None, part: int, rounds: int) -> Progress | None:
+    """Progress of one of the `rounds` + 1 trainings, as its share of all of them."""
+    if progress is None or rounds == 0:
+        return progress
+    return lambda done, total: progress(part * total + done, (rounds + 1) * total)
+
+
 def encode_in_batches(
     encoder: Encoder, texts: list[str], progress: Progress | None = None, batch: int = 256
 ) -> Vectors:
@@ -388,7 +447,8 @@ def _described(trained_with: dict[str, Any]) -> str:
         f"encoder {trained_with.get('encoder')!r}, fine-tuning {trained_with.get('fine_tune')}, "
         f"classifier {trained_with.get('classifier')}, "
         f"validation fraction {trained_with.get('validation_fraction')} "
-        f"and intent names as examples {trained_with.get('intent_names', False)}"
+        f"intent names as examples {trained_with.get('intent_names', False)} "
+        f"and self-training {trained_with.get('self_training')}"
     )
 
 

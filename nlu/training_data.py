@@ -44,6 +44,9 @@ class TrainingData:
     synonyms: dict[str, str] = field(default_factory=dict)  # lower-cased variant -> canonical
     regexes: dict[str, list[str]] = field(default_factory=dict)  # entity -> patterns
     lookups: dict[str, list[str]] = field(default_factory=dict)  # entity -> values
+    # Customer messages without an intent: self-training labels those the model is surest of
+    # (nlu.model.NLUModel.train, nlu.self_training in config.yml).
+    unlabelled: list[str] = field(default_factory=list)
 
     @property
     def intents(self) -> list[str]:
@@ -103,6 +106,34 @@ def read_training_data(path: Path) -> TrainingData:
         return reader(path)
     except UnicodeDecodeError as exc:
         raise TrainingDataError(path, None, f"not UTF-8 text (byte {exc.start})") from exc
+
+
+def read_unlabelled(path: Path) -> list[str]:
+    """Messages without intents, each once: a text file's non-blank lines, or a CSV file's
+    first column under its header row (a `text,label` training file's labels are ignored)."""
+    if not path.is_file():
+        raise TrainingDataError(path, None, "file not found")
+    if path.suffix.lower() not in {".txt", ".csv"}:
+        raise TrainingDataError(
+            path, None, "unsupported format: use text (.txt, one message a line) or CSV (.csv)"
+        )
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            if path.suffix.lower() == ".txt":
+                texts = [line.strip() for line in handle]
+            else:
+                rows = csv.reader(handle)
+                try:
+                    next(rows, None)  # the header
+                    texts = [row[0].strip() for row in rows if row]
+                except csv.Error as exc:
+                    raise TrainingDataError(path, rows.line_num, f"not valid CSV: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise TrainingDataError(path, None, f"not UTF-8 text (byte {exc.start})") from exc
+    unique = list(dict.fromkeys(t for t in texts if t))
+    if not unique:
+        raise TrainingDataError(path, None, "no messages found")
+    return unique
 
 
 def _read_csv(path: Path) -> TrainingData:

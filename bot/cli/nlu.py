@@ -13,6 +13,7 @@ from bot.components import encoder_tuner, model_recipe, nlu_config, settings_enc
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from nlu.training_data import TrainingData
     from nlu.validate import ValidationReport
 
 app = typer.Typer(help="The NLU pipeline.", no_args_is_help=True)
@@ -47,7 +48,7 @@ def train_if_needed(settings: Settings, force: bool, oos_label: str | None = Non
     path = settings.resolve(settings.nlu.training_data)
     model_dir = settings.resolve(settings.nlu.model_dir)
     try:
-        data = read_training_data(path)
+        data = _with_unlabelled(read_training_data(path), _configured_unlabelled(settings))
     except TrainingDataError as exc:
         raise common.fail(str(exc)) from exc
     oos_label = oos_label or settings.nlu.oos_label
@@ -56,7 +57,7 @@ def train_if_needed(settings: Settings, force: bool, oos_label: str | None = Non
     config = nlu_config(settings)
     fingerprints = (config.fingerprint(), data_fingerprint(data), oos_label)
     if not force and _up_to_date(model_dir, fingerprints, read_metadata):
-        common.console.print(f"NLU model in {model_dir} is up to date")
+        common.console.print(f"NLU model in {model_dir} is up to date", soft_wrap=True)
         return
     encoder = settings_encoder(settings)
     with common.progress_bar("Training NLU") as progress:
@@ -64,8 +65,25 @@ def train_if_needed(settings: Settings, force: bool, oos_label: str | None = Non
     model.save(model_dir, data)
     common.console.print(
         f"trained {len(model.intents)} intents on {model.metadata['examples']} examples "
-        f"({model.metadata['out_of_scope_examples']} out of scope) -> {model_dir}"
+        f"({model.metadata['out_of_scope_examples']} out of scope) -> {model_dir}",
+        soft_wrap=True,
     )
+
+
+def _configured_unlabelled(settings: Settings) -> Path | None:
+    unlabelled = settings.nlu.self_training.unlabelled
+    return None if unlabelled is None else settings.resolve(unlabelled)
+
+
+def _with_unlabelled(data: TrainingData, path: Path | None) -> TrainingData:
+    """`data` with the messages of the unlabelled file at `path`, if any, for self-training."""
+    if path is None:
+        return data
+    from dataclasses import replace  # noqa: PLC0415
+
+    from nlu.training_data import read_unlabelled  # noqa: PLC0415
+
+    return replace(data, unlabelled=read_unlabelled(path))
 
 
 def _up_to_date(model_dir: Path, fingerprints: tuple[str, str, str | None], read: Any) -> bool:
@@ -103,6 +121,13 @@ def nlu_evaluate(
         float, typer.Option(help="Share of --train held out when --test is not given.")
     ] = 0.2,
     oos_label: OosLabelOption = None,
+    unlabelled: Annotated[
+        Path | None,
+        typer.Option(
+            help="Messages without intents to self-train on (.txt, one a line, or .csv, the "
+            "first column) (default: nlu.self_training.unlabelled in config.yml)."
+        ),
+    ] = None,
     threshold: Annotated[
         float | None, typer.Option(help="Confidence threshold (default: config.yml).")
     ] = None,
@@ -122,6 +147,7 @@ def nlu_evaluate(
             test_data = read_training_data(test_file)
         else:
             train_data, test_data = split_holdout(train_data, holdout)
+        train_data = _with_unlabelled(train_data, unlabelled or _configured_unlabelled(settings))
     except TrainingDataError as exc:
         raise common.fail(str(exc)) from exc
     nlu_settings = nlu_config(settings)

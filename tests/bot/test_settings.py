@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.components import nlu_config
 from bot.settings import ConfigError, load_settings
+from nlu.self_training import SelfTrainingConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +59,14 @@ def test_the_clarify_threshold_must_be_below_the_answer_thresholds(tmp_path: Pat
         load_settings(_write(tmp_path, too_high))
 
 
+def test_self_training_settings_reach_the_nlu_config(tmp_path: Path) -> None:
+    changed = {"nlu.self_training": {"unlabelled": "messages.txt", "rounds": 3, "per_intent": 9}}
+    settings = load_settings(_write(tmp_path, changed))
+    assert settings.resolve(settings.nlu.self_training.unlabelled) == tmp_path / "messages.txt"
+    assert nlu_config(settings).self_training == SelfTrainingConfig(3, 9, 3.0)
+    assert load_settings(ROOT / "config.yml").nlu.self_training.unlabelled is None
+
+
 def test_database_url_comes_from_the_environment() -> None:
     settings = load_settings(ROOT / "config.yml", {"DATABASE_URL": "sqlite+aiosqlite:///x.db"})
     assert settings.database_url == "sqlite+aiosqlite:///x.db"
@@ -75,6 +85,8 @@ def test_database_url_comes_from_the_environment() -> None:
         ({"queues.0.name": "Billing Team"}, "queues.0.name", "'Billing Team'"),
         ({"routing.default_queue": "nowhere"}, "routing.default_queue", "'nowhere'"),
         ({"unknown_key": 1}, "unknown_key", "1"),
+        ({"nlu.self_training": {"rounds": 11}}, "nlu.self_training.rounds", "11"),
+        ({"nlu.self_training": {"per_intent": 0}}, "nlu.self_training.per_intent", "0"),
     ],
 )
 def test_a_wrong_value_names_key_value_and_reason(

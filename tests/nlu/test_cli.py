@@ -180,3 +180,50 @@ def test_evaluate_takes_the_oos_label_from_config_yml(
     report = json.loads(result.stdout)
     assert report["oos_examples_train"] == 4
     assert report["examples_train"] == 10
+
+
+def with_unlabelled(config: Path, unlabelled: Path) -> None:
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings["nlu"]["self_training"] = {"unlabelled": str(unlabelled), "rounds": 1, "per_intent": 2}
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+
+
+def test_train_self_trains_on_the_configured_unlabelled_messages(oos_config: Path) -> None:
+    messages = oos_config.parent / "messages.txt"
+    messages.write_text("hello again\nI never got my refund\nwhere is my parcel now\n")
+    with_unlabelled(oos_config, messages)
+    train = ["train", "--oos-label", "oos", "--config", str(oos_config)]
+    result = CliRunner().invoke(app, train)
+    assert result.exit_code == 0, result.output
+    metadata = json.loads((oos_config.parent / "model/metadata.json").read_text())
+    assert metadata["unlabelled_messages"] == 3
+    assert metadata["pseudo_labelled_examples"] == 3  # one for each intent
+    assert "up to date" in CliRunner().invoke(app, train).stderr
+    messages.write_text(messages.read_text() + "good morning to you\n")
+    again = CliRunner().invoke(app, train)
+    assert again.exit_code == 0, again.output
+    assert "up to date" not in again.stderr  # new messages: trained again
+    metadata = json.loads((oos_config.parent / "model/metadata.json").read_text())
+    assert metadata["unlabelled_messages"] == 4
+
+
+def test_train_names_a_broken_unlabelled_file(oos_config: Path) -> None:
+    messages = oos_config.parent / "messages.json"
+    messages.write_text('["hello"]')
+    with_unlabelled(oos_config, messages)
+    result = CliRunner().invoke(app, ["train", "--config", str(oos_config)])
+    assert result.exit_code == 1
+    assert f"{messages}: unsupported format" in result.stderr
+    assert not (oos_config.parent / "model").exists()
+
+
+def test_evaluate_self_trains_on_unlabelled_messages(files: tuple[Path, Path]) -> None:
+    train, test = files
+    messages = train.parent / "messages.txt"
+    messages.write_text("hey hello\nrefund my shoes please\n")
+    args = ["nlu", "evaluate", "--train", str(train), "--test", str(test), "--json"]
+    result = CliRunner().invoke(app, [*args, "--unlabelled", str(messages)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["unlabelled_train"] == 2
+    assert report["pseudo_labelled_train"] == 2

@@ -95,6 +95,8 @@ KEYS = {
     "examples_train",
     "examples_test",
     "oos_examples_train",
+    "unlabelled_train",
+    "pseudo_labelled_train",
     "accuracy",
     "macro_f1",
     "in_scope_accuracy",
@@ -129,6 +131,7 @@ def test_evaluate_returns_the_documented_keys(encoder: Encoder) -> None:
     assert set(result) == KEYS
     assert result["examples_train"] == len(train.examples)
     assert result["oos_examples_train"] == 0
+    assert result["unlabelled_train"] == result["pseudo_labelled_train"] == 0
     assert result["examples_test"] == len(TEST_IN_SCOPE)
     assert result["oos_recall"] is None
     assert result["threshold"] == 0.0

@@ -13,6 +13,7 @@ from nlu.training_data import (
     TrainingDataError,
     parse_annotated,
     read_training_data,
+    read_unlabelled,
 )
 
 
@@ -394,3 +395,40 @@ def test_a_missing_file(tmp_path: Path) -> None:
 
 def test_the_error_is_a_value_error(tmp_path: Path) -> None:
     assert isinstance(read_error(tmp_path / "absent.csv"), ValueError)
+
+
+def test_unlabelled_text_file_gives_each_non_blank_line_once(tmp_path: Path) -> None:
+    path = tmp_path / "messages.txt"
+    path.write_text("where is my parcel\n\n  my card was declined  \nwhere is my parcel\n")
+    assert read_unlabelled(path) == ["where is my parcel", "my card was declined"]
+
+
+def test_unlabelled_csv_gives_the_first_column_under_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text('text,category\n"hello, there",greet\nrefund me,refund\n\n')
+    assert read_unlabelled(path) == ["hello, there", "refund me"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("messages.json", b'["hi"]', "unsupported format"),
+        ("messages.txt", b"\n  \n", "no messages found"),
+        ("messages.csv", b"text\n", "no messages found"),
+        ("messages.txt", b"caf\xe9\n", r"not UTF-8 text \(byte 3\)"),
+        ("messages.csv", b"text\n" + b"x" * 200_000 + b"\n", "not valid CSV"),
+    ],
+)
+def test_broken_unlabelled_files_say_what_is_wrong(
+    tmp_path: Path, name: str, content: bytes, problem: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(TrainingDataError, match=problem) as raised:
+        read_unlabelled(path)
+    assert raised.value.path == str(path)
+
+
+def test_a_missing_unlabelled_file(tmp_path: Path) -> None:
+    with pytest.raises(TrainingDataError, match="file not found"):
+        read_unlabelled(tmp_path / "nothing.txt")
