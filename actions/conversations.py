@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, or_, select
@@ -242,6 +243,17 @@ async def latest_question(
     )
     text: str | None = await session.scalar(query)
     return text
+
+
+async def customer_texts(session: AsyncSession, since: datetime | None = None) -> list[str]:
+    """The distinct texts customers sent (since `since`), oldest first, without the buttons
+    they pressed (direct intent triggers such as /kb_article{...})."""
+    query = select(Message.text, func.min(Message.id)).where(Message.sender == "customer")
+    if since is not None:
+        query = query.where(Message.created_at >= since)
+    query = query.where(~Message.text.startswith("/")).group_by(Message.text)
+    rows = await session.execute(query.order_by(func.min(Message.id)))
+    return [text for text, _ in rows]
 
 
 async def count_messages(session: AsyncSession, conversation_id: int) -> int:

@@ -170,6 +170,46 @@ def nlu_evaluate(
         common.console.print(f"{key:>20}: {value}")
 
 
+@app.command("messages")
+def nlu_messages(
+    out: Annotated[Path, typer.Argument(help="The text file to write, one message a line.")],
+    days: Annotated[
+        float | None, typer.Option(min=0.0, help="Only messages of the last DAYS days.")
+    ] = None,
+    config: common.ConfigOption = common.DEFAULT_CONFIG,
+) -> None:
+    """Write what customers sent (each text once, erased ones left out) for self-training:
+    name the file as nlu.self_training.unlabelled in config.yml, then `helpline train`."""
+    import asyncio  # noqa: PLC0415
+
+    from actions.privacy import ERASED  # noqa: PLC0415
+    from storage import migrate  # noqa: PLC0415
+
+    settings = common.load(config)
+    migrate.upgrade(settings.database_url)
+    texts = asyncio.run(_customer_texts(settings, days))
+    lines = [" ".join(text.split()) for text in texts]
+    kept = list(dict.fromkeys(line for line in lines if line and line != ERASED))
+    out.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+    common.console.print(f"wrote {len(kept)} messages to {out}", soft_wrap=True)
+
+
+async def _customer_texts(settings: Settings, days: float | None) -> list[str]:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from actions.conversations import customer_texts  # noqa: PLC0415
+    from storage.database import Database  # noqa: PLC0415
+    from storage.models import utcnow  # noqa: PLC0415
+
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            since = None if days is None else utcnow() - timedelta(days=days)
+            return await customer_texts(session, since)
+    finally:
+        await db.dispose()
+
+
 @app.command("validate")
 def nlu_validate(
     data_file: Annotated[Path, typer.Argument(help="Training data (YAML or CSV).")],

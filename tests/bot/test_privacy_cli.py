@@ -1,9 +1,11 @@
-"""`helpline privacy export|erase`, in-process through Typer's runner, on SQLite."""
+"""`helpline privacy export|erase` and `helpline nlu messages` (what customers sent),
+in-process through Typer's runner, on SQLite."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,40 @@ def test_erase_asks_first_then_erases_once(config: Path, tmp_path: Path) -> None
 def test_an_unknown_customer_is_an_error(config: Path) -> None:
     code, _, err = run("privacy", "export", "telegram:1", "--config", str(config))
     assert code == 1 and "no customer" in err
+
+
+def test_nlu_messages_writes_what_customers_sent_once_a_line(config: Path, tmp_path: Path) -> None:
+    asyncio.run(_more_messages(os.environ["DATABASE_URL"]))
+    out = tmp_path / "messages.txt"
+    code, _, err = run("nlu", "messages", str(out), "--config", str(config))
+    assert code == 0, err
+    assert "wrote 3 messages" in err
+    # redacted as stored; the pressed button, the bot's reply and the repeat are left out
+    assert out.read_text().splitlines() == [
+        "my card is [card]",
+        "where is my parcel? it was due on Monday",
+        "I want a refund",
+    ]
+    code, _, err = run("nlu", "messages", str(out), "--days", "0", "--config", str(config))
+    assert code == 0 and "wrote 0 messages" in err and out.read_text() == ""
+    code, _, _ = run("privacy", "erase", "1", "--yes", "--config", str(config))
+    assert code == 0
+    code, _, err = run("nlu", "messages", str(out), "--config", str(config))
+    assert code == 0 and "wrote 1 messages" in err
+    assert out.read_text() == "I want a refund\n"
+
+
+async def _more_messages(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.session() as session, session.begin():
+            noor = await open_conversation(session, "web", "visitor-1", "Noor")
+            late = "where is my parcel?\nit was due on Monday"
+            await add_message(session, noor, "customer", late)
+            await add_message(session, noor, "bot", "Let me look that up.")
+            await add_message(session, noor, "customer", '/kb_article{"article":"abc"}')
+            sam = await open_conversation(session, "web", "visitor-2", "Sam")
+            await add_message(session, sam, "customer", "I want a refund")
+            await add_message(session, sam, "customer", "I want a refund")
+    finally:
+        await db.dispose()
