@@ -133,10 +133,19 @@ class NLUModel:
         again = tuner and replace(
             tuner, config=replace(tuner.config, epochs=config.self_training.epochs)
         )
+        pseudo: list[Example] = []
         for done in range(rounds):
             pseudo = model.pseudo_labelled(unlabelled)
-            round_progress = _share(progress, done + 1, rounds)
-            model = cls._fit(data, config, encoder, round_progress, oos_label, again, pseudo)
+            more = replace(data, examples=data.examples + pseudo)
+            model = cls._fit(
+                more, config, encoder, _share(progress, done + 1, rounds), oos_label, again
+            )
+        model.metadata.update(  # of the data as given, the messages labelled apart
+            data_fingerprint=data_fingerprint(data),
+            examples=sum(e.intent != oos_label for e in data.examples),
+            pseudo_labelled_examples=len(pseudo),
+            unlabelled_messages=len(data.unlabelled),
+        )
         return model
 
     def pseudo_labelled(self, texts: list[str]) -> list[Example]:
@@ -163,11 +172,7 @@ class NLUModel:
         progress: Progress | None,
         oos_label: str | None,
         tuner: EncoderTuner | None,
-        pseudo: list[Example] | None = None,
     ) -> NLUModel:
-        """One training on the examples and the `pseudo`-labelled messages (trained on like
-        intent names, never held out for calibration)."""
-        pseudo = pseudo or []
         in_scope = [e for e in data.examples if e.intent != oos_label]
         texts, intents = [e.text for e in in_scope], [e.intent for e in in_scope]
         out_of_scope = [e.text for e in data.examples if e.intent == oos_label]
@@ -175,9 +180,8 @@ class NLUModel:
         names = names_of(intents) if config.intent_names else {}
         named = name_examples(names, texts)
         examples_kept = len(kept)
-        extra = list(named) + [e.text for e in pseudo]  # trained on, never held out
-        kept += range(len(texts), len(texts) + len(extra))
-        texts, intents = texts + extra, intents + list(named.values()) + [e.intent for e in pseudo]
+        kept += range(len(texts), len(texts) + len(named))  # trained on, never held out
+        texts, intents = texts + list(named), intents + list(named.values())
         gibberish = scrambled([texts[i] for i in _spread(held, _gibberish_count(len(held)))])
         negatives = out_of_scope + gibberish
         stages = _Stages(progress, len(texts) + len(negatives))
@@ -213,8 +217,6 @@ class NLUModel:
             "intents": scorer.classifier.labels,
             "examples": len(in_scope),
             "intent_name_examples": len(named),
-            "pseudo_labelled_examples": len(pseudo),
-            "unlabelled_messages": len(data.unlabelled),
             "out_of_scope_examples": len(out_of_scope),
             "oos_label": oos_label,
             "fallback_calibrated": detector.calibrated,

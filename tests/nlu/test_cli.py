@@ -185,6 +185,7 @@ def test_evaluate_takes_the_oos_label_from_config_yml(
 def with_unlabelled(config: Path, unlabelled: Path) -> None:
     settings = yaml.safe_load(config.read_text(encoding="utf-8"))
     settings["nlu"]["self_training"] = {"unlabelled": str(unlabelled), "rounds": 1, "per_intent": 2}
+    settings["nlu"]["fine_tune"] = {"epochs": 0}  # self-training works the same without it
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
 
 
@@ -221,8 +222,13 @@ def test_evaluate_self_trains_on_unlabelled_messages(files: tuple[Path, Path]) -
     train, test = files
     messages = train.parent / "messages.txt"
     messages.write_text("hey hello\nrefund my shoes please\n")
+    config = train.parent / "config.yml"
+    config.write_text((ROOT / "config.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    with_unlabelled(config, train.parent / "not-this.txt")  # --unlabelled wins
     args = ["nlu", "evaluate", "--train", str(train), "--test", str(test), "--json"]
-    result = CliRunner().invoke(app, [*args, "--unlabelled", str(messages)])
+    result = CliRunner().invoke(
+        app, [*args, "--unlabelled", str(messages), "--config", str(config)]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["unlabelled_train"] == 2
