@@ -67,7 +67,7 @@ class SelfTrainingSettings(_Frozen):
     unlabelled: Path | None = None
     rounds: Annotated[int, Field(ge=0, le=10)] = 2
     per_intent: Annotated[int, Field(ge=1)] = 60  # messages taken for each intent a round
-    epochs: Annotated[float, Field(gt=0.0, le=50.0)] = 3.0  # of fine-tuning in later rounds
+    epochs: Annotated[float, Field(gt=0.0, le=50.0)] = 1.0  # of fine-tuning in later rounds
 
 
 class NLUSettings(_Frozen):

@@ -20,7 +20,7 @@ from nlu.training_data import Example
 class SelfTrainingConfig:
     rounds: int = 2  # of labelling and training again; 0: unlabelled messages are not used
     per_intent: int = 60  # messages taken for each intent a round, the surest first
-    epochs: float = 3.0  # of fine-tuning in each round after the first (when fine-tuning)
+    epochs: float = 1.0  # of fine-tuning in each round after the first (when fine-tuning)
 
     def as_dict(self) -> dict[str, float | int]:
         return {"rounds": self.rounds, "per_intent": self.per_intent, "epochs": self.epochs}

@@ -63,7 +63,7 @@ def test_self_training_settings_reach_the_nlu_config(tmp_path: Path) -> None:
     changed = {"nlu.self_training": {"unlabelled": "messages.txt", "rounds": 3, "per_intent": 9}}
     settings = load_settings(_write(tmp_path, changed))
     assert settings.resolve(settings.nlu.self_training.unlabelled) == tmp_path / "messages.txt"
-    assert nlu_config(settings).self_training == SelfTrainingConfig(3, 9, 3.0)
+    assert nlu_config(settings).self_training == SelfTrainingConfig(3, 9, 1.0)
     assert load_settings(ROOT / "config.yml").nlu.self_training.unlabelled is None
 
 
