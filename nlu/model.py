@@ -128,7 +128,9 @@ class NLUModel:
         model is surest of and trains again with them as examples (nlu.self_training)."""
         rounds = config.self_training.rounds if data.unlabelled else 0
         labelled = {e.text for e in data.examples}
-        unlabelled = [t for t in data.unlabelled if t not in labelled and not _TRIGGER.match(t)]
+        unlabelled = [
+            t for t in dict.fromkeys(data.unlabelled) if t not in labelled and not _TRIGGER.match(t)
+        ]
         model = cls._fit(data, config, encoder, _share(progress, 0, rounds), oos_label, tuner)
         again = tuner and replace(
             tuner, config=replace(tuner.config, epochs=config.self_training.epochs)

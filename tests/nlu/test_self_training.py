@@ -98,3 +98,9 @@ def test_progress_runs_once_from_start_to_end_over_all_rounds(
     assert seen == sorted(seen)
     assert seen[-1] == 1.0
     assert any(0.4 < share < 0.6 for share in seen)  # the first training ends half-way
+
+
+def test_a_message_sent_many_times_is_one_example(encoder: Encoder, config: NLUConfig) -> None:
+    data = replace(small_data(), unlabelled=["good evening to you"] * 3)
+    model = NLUModel.train(data, config, encoder)
+    assert model.metadata["pseudo_labelled_examples"] == 1
