@@ -246,12 +246,12 @@ async def latest_question(
 
 
 async def customer_texts(session: AsyncSession, since: datetime | None = None) -> list[str]:
-    """The distinct texts customers sent (since `since`), oldest first, without the buttons
-    they pressed (direct intent triggers such as /kb_article{...})."""
+    """The distinct texts customers sent (since `since`), oldest first (the buttons they
+    pressed too: `nlu.parse.is_trigger` tells them apart)."""
     query = select(Message.text, func.min(Message.id)).where(Message.sender == "customer")
     if since is not None:
         query = query.where(Message.created_at >= since)
-    query = query.where(~Message.text.startswith("/")).group_by(Message.text)
+    query = query.group_by(Message.text)
     rows = await session.execute(query.order_by(func.min(Message.id)))
     return [text for text, _ in rows]
 

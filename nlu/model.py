@@ -24,7 +24,7 @@ from nlu.folds import holdout_indices
 from nlu.intent_names import name_examples, names_of
 from nlu.language import detect_language
 from nlu.out_of_scope import scrambled
-from nlu.parse import FALLBACK_INTENT, IntentScore, Parse
+from nlu.parse import FALLBACK_INTENT, TRIGGER, IntentScore, Parse, is_trigger
 from nlu.scorer import Calibration, IntentScorer, calibrate
 from nlu.self_training import SelfTrainingConfig, pseudo_labelled
 from nlu.sentiment import SentimentAnalyzer, SentimentBands
@@ -41,9 +41,6 @@ WARM_UP = "Hello, where is my order 12345 to Amsterdam?"  # parsed by `warm`: ev
 GIBBERISH_SHARE = 4
 GIBBERISH_AT_LEAST = 10
 Progress = Callable[[int, int], None]
-
-# Rasa's direct trigger: /intent_name or /intent_name{"entity": "value"}
-_TRIGGER = re.compile(r"^/(?P<intent>[A-Za-z0-9_\-]+)(?P<entities>\{.*\})?\s*$", re.DOTALL)
 
 
 class ModelMismatchError(RuntimeError):
@@ -129,7 +126,7 @@ class NLUModel:
         rounds = config.self_training.rounds if data.unlabelled else 0
         labelled = {e.text for e in data.examples}
         unlabelled = [
-            t for t in dict.fromkeys(data.unlabelled) if t not in labelled and not _TRIGGER.match(t)
+            t for t in dict.fromkeys(data.unlabelled) if t not in labelled and not is_trigger(t)
         ]
         model = cls._fit(data, config, encoder, _share(progress, 0, rounds), oos_label, tuner)
         again = tuner and replace(
@@ -312,7 +309,7 @@ class NLUModel:
     @staticmethod
     def to_encode(texts: list[str]) -> list[str]:
         """The texts whose vectors `parse_encoded` needs: all but direct intent triggers."""
-        return [t for t in texts if _TRIGGER.match(t) is None]
+        return [t for t in texts if not is_trigger(t)]
 
     def parse_encoded(
         self, texts: list[str], vectors: Vectors | Callable[[], Vectors] | None
@@ -328,7 +325,7 @@ class NLUModel:
         scores = self._scorer.score(self._vectors(free, vectors), free) if free else None
         results, row = [], 0
         for text in texts:
-            trigger = _TRIGGER.match(text)
+            trigger = TRIGGER.match(text)
             if trigger is not None:
                 results.append(self._triggered(text, trigger))
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,13 @@ from nlu.entities import Entity
 from nlu.sentiment import Sentiment
 
 FALLBACK_INTENT = "nlu_fallback"
+# Rasa's direct trigger, a pressed button: /intent_name or /intent_name{"entity": "value"}
+TRIGGER = re.compile(r"^/(?P<intent>[A-Za-z0-9_\-]+)(?P<entities>\{.*\})?\s*$", re.DOTALL)
+
+
+def is_trigger(text: str) -> bool:
+    """Whether `text` names its intent itself (a button) rather than saying something."""
+    return TRIGGER.match(text) is not None
 
 
 @dataclass(frozen=True)

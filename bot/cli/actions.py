@@ -13,7 +13,6 @@ from bot.cli import common
 from bot.cli.users import sync_config_queues
 from bot.settings import Settings
 from storage import migrate
-from storage.database import Database
 
 app = typer.Typer(help="helpline's actions for a Rasa server (needs the `rasa` extra).")
 
@@ -42,8 +41,5 @@ def serve(
 
 async def _sync_queues(settings: Settings) -> None:
     """The queues of config.yml exist before the first ticket is routed to one of them."""
-    db = Database(settings.database_url)
-    try:
+    async with common.database(settings) as db:
         await sync_config_queues(db, settings)
-    finally:
-        await db.dispose()

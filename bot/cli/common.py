@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.components import settings_from_environment
 from bot.settings import ConfigError, Settings
+from storage.database import Database
 
 console = Console(stderr=True)
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The operator's config.yml.")]
@@ -26,6 +27,16 @@ def load(config: Path) -> Settings:
     except ConfigError as exc:
         console.print(f"[red]{exc}[/red]", markup=True, highlight=False)
         raise typer.Exit(2) from exc
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """The settings' database for one command; its connections are closed when it ends."""
+    db = Database(settings.database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
 
 
 @contextmanager

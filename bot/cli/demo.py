@@ -16,7 +16,6 @@ from bot.cli.users import create_user_in
 from bot.components import import_kb_sources
 from bot.settings import Settings
 from storage import migrate
-from storage.database import Database
 from storage.models import User
 
 app = typer.Typer(help="The demo bot.", no_args_is_help=True)
@@ -50,30 +49,19 @@ def demo_prepare(config: common.ConfigOption = common.DEFAULT_CONFIG) -> None:
 
 
 async def _demo_articles(settings: Settings) -> ImportSummary:
-    db = Database(settings.database_url)
-    try:
+    async with common.database(settings) as db:
         return await import_kb_sources(settings, db)
-    finally:
-        await db.dispose()
 
 
 async def _demo_canned(settings: Settings) -> None:
     items = [CannedInput(c.shortcut, c.title, c.text) for c in settings.demo.canned_responses]
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session, session.begin():
-            await add_missing_canned(session, items)
-    finally:
-        await db.dispose()
+    async with common.database(settings) as db, db.session() as session, session.begin():
+        await add_missing_canned(session, items)
 
 
 async def _demo_users(settings: Settings) -> list[tuple[str, str, str]]:
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session:
-            existing = set(await session.scalars(select(User.username)))
-    finally:
-        await db.dispose()
+    async with common.database(settings) as db, db.session() as session:
+        existing = set(await session.scalars(select(User.username)))
     created: list[tuple[str, str, str]] = []
     for user in settings.demo.users:
         if user.username in existing:

@@ -18,7 +18,6 @@ from knowledge_base.evaluation import evaluate, read_queries
 from knowledge_base.faq import read_faq_json
 from knowledge_base.index import KnowledgeBaseIndex
 from storage import migrate
-from storage.database import Database
 
 app = typer.Typer(help="The knowledge base.", no_args_is_help=True)
 ThreadsOption = Annotated[
@@ -119,12 +118,8 @@ def _index(
 
 
 async def _import_files(settings: Settings, path: Path) -> ImportSummary:
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session, session.begin():
-            return await import_files(session, [path], settings.language)
-    finally:
-        await db.dispose()
+    async with common.database(settings) as db, db.session() as session, session.begin():
+        return await import_files(session, [path], settings.language)
 
 
 def _summary(index: KnowledgeBaseIndex, errors: list[str]) -> dict[str, object]:

@@ -183,12 +183,13 @@ def nlu_messages(
     import asyncio  # noqa: PLC0415
 
     from actions.privacy import ERASED  # noqa: PLC0415
+    from nlu.parse import is_trigger  # noqa: PLC0415
     from storage import migrate  # noqa: PLC0415
 
     settings = common.load(config)
     migrate.upgrade(settings.database_url)
     texts = asyncio.run(_customer_texts(settings, days))
-    lines = [" ".join(text.split()) for text in texts]
+    lines = [" ".join(text.split()) for text in texts if not is_trigger(text)]  # not buttons
     kept = list(dict.fromkeys(line for line in lines if line and line != ERASED))
     out.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
     common.console.print(f"wrote {len(kept)} messages to {out}", soft_wrap=True)
@@ -198,16 +199,11 @@ async def _customer_texts(settings: Settings, days: float | None) -> list[str]:
     from datetime import timedelta  # noqa: PLC0415
 
     from actions.conversations import customer_texts  # noqa: PLC0415
-    from storage.database import Database  # noqa: PLC0415
     from storage.models import utcnow  # noqa: PLC0415
 
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session:
-            since = None if days is None else utcnow() - timedelta(days=days)
-            return await customer_texts(session, since)
-    finally:
-        await db.dispose()
+    since = None if days is None else utcnow() - timedelta(days=days)
+    async with common.database(settings) as db, db.session() as session:
+        return await customer_texts(session, since)
 
 
 @app.command("validate")

@@ -15,7 +15,6 @@ from actions.record import SYSTEM
 from bot.cli import common
 from bot.settings import Settings
 from storage import migrate
-from storage.database import Database
 from storage.files import FileStore
 
 app = typer.Typer(help="Customers' personal data: export and erase.", no_args_is_help=True)
@@ -69,31 +68,19 @@ def privacy_erase(
 
 
 async def _export(settings: Settings, reference: str) -> dict[str, Any]:
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session:
-            return await export_customer(session, await find_customer(session, reference))
-    finally:
-        await db.dispose()
+    async with common.database(settings) as db, db.session() as session:
+        return await export_customer(session, await find_customer(session, reference))
 
 
 async def _describe(settings: Settings, reference: str) -> str:
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session:
-            customer = await find_customer(session, reference)
-            return f"customer {customer.id} ({customer.display_name})"
-    finally:
-        await db.dispose()
+    async with common.database(settings) as db, db.session() as session:
+        customer = await find_customer(session, reference)
+        return f"customer {customer.id} ({customer.display_name})"
 
 
 async def _erase(settings: Settings, reference: str) -> Erasure:
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session, session.begin():
-            erasure = await erase_customer(session, await find_customer(session, reference), SYSTEM)
-    finally:
-        await db.dispose()
+    async with common.database(settings) as db, db.session() as session, session.begin():
+        erasure = await erase_customer(session, await find_customer(session, reference), SYSTEM)
     store = FileStore(settings.resolve(settings.attachments.directory))
     for key in erasure.files:  # after the commit: a rolled-back erasure keeps its files
         store.path(key).unlink(missing_ok=True)

@@ -24,7 +24,6 @@ from bot.settings import Settings
 from bot.web.format import duration, percent
 from scoring import ReportFilter
 from storage import migrate
-from storage.database import Database
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -71,18 +70,14 @@ def write_report(
 async def _render(
     settings: Settings, chosen: ReportFilter, output_format: str, since: str, *, rebuild: bool
 ) -> str:
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session:
-            async with session.begin():
-                if rebuild:
-                    await mark_all_dirty(session)
-                await refresh(session)
-            if output_format == "csv":
-                return "".join([chunk async for chunk in csv_chunks(session, chosen)])
-            data = await load_dashboard(session, chosen)
-    finally:
-        await db.dispose()
+    async with common.database(settings) as db, db.session() as session:
+        async with session.begin():
+            if rebuild:
+                await mark_all_dirty(session)
+            await refresh(session)
+        if output_format == "csv":
+            return "".join([chunk async for chunk in csv_chunks(session, chosen)])
+        data = await load_dashboard(session, chosen)
     if output_format == "json":
         return json.dumps({"since": since, **data}, default=str) + "\n"
     return _html(data, since)

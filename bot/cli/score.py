@@ -13,7 +13,6 @@ from bot.report_store import refresh, stored_model, stored_rows
 from bot.settings import Settings
 from scoring.satisfaction import evaluate_model
 from storage import migrate
-from storage.database import Database
 
 app = typer.Typer(help="Conversation scoring.", no_args_is_help=True)
 
@@ -35,14 +34,10 @@ def score_evaluate(
 
 
 async def _evaluate(settings: Settings) -> dict[str, Any]:
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session, session.begin():
-            await refresh(session)
-            rows = await stored_rows(session)
-            model = await stored_model(session)
-    finally:
-        await db.dispose()
+    async with common.database(settings) as db, db.session() as session, session.begin():
+        await refresh(session)
+        rows = await stored_rows(session)
+        model = await stored_model(session)
     return {
         **evaluate_model(rows),
         "model": "learned" if model.learned_from else "prior",

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from bot.cli import common
 from bot.settings import Settings
 from storage import migrate
-from storage.database import Database
 from storage.models import Ticket
 
 app = typer.Typer(help="Tickets.", no_args_is_help=True)
@@ -44,10 +43,6 @@ def tickets_list(
 async def _tickets(settings: Settings) -> list[dict[str, Any]]:
     from bot.views import ticket_json  # noqa: PLC0415
 
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session:
-            rows = await session.scalars(select(Ticket).order_by(Ticket.id.desc()))
-            return [ticket_json(t) for t in rows]
-    finally:
-        await db.dispose()
+    async with common.database(settings) as db, db.session() as session:
+        rows = await session.scalars(select(Ticket).order_by(Ticket.id.desc()))
+        return [ticket_json(t) for t in rows]

@@ -43,15 +43,12 @@ async def create_user_in(
 ) -> None:
     from actions.users import create_user  # noqa: PLC0415
 
-    db = Database(settings.database_url)
-    try:
+    async with common.database(settings) as db:
         await sync_config_queues(db, settings)
         async with db.session() as session, session.begin():
             await create_user(
                 session, username, name, role, password, queues, settings.routing.default_capacity
             )
-    finally:
-        await db.dispose()
 
 
 async def sync_config_queues(db: Database, settings: Settings) -> None:

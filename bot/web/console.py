@@ -21,6 +21,7 @@ from bot.web.inputs import json_object, path_id
 from bot.web.render import render
 from bot.web.staff import staff
 from knowledge_base.answer import suggest_replies
+from nlu.parse import is_trigger
 from storage.models import Ticket, User
 
 routes = web.RouteTableDef()
@@ -148,7 +149,7 @@ async def suggestions(request: web.Request) -> web.Response:
     async with components.db.session() as session:
         _, ticket = await my_ticket(session, request)
         messages = await transcript(session, ticket.conversation_id)
-    written = [m.text for m in messages if m.sender == "customer" and not m.text.startswith("/")]
+    written = [m.text for m in messages if m.sender == "customer" and not is_trigger(m.text)]
     asked = written[-1] if written else ""  # buttons (/intent triggers) say nothing to search
     drafts = await asyncio.to_thread(suggest_replies, asked, components.kb) if asked else []
     return web.json_response(

@@ -92,11 +92,12 @@ def test_nlu_messages_writes_what_customers_sent_once_a_line(config: Path, tmp_p
     out = tmp_path / "messages.txt"
     code, _, err = run("nlu", "messages", str(out), "--config", str(config))
     assert code == 0, err
-    assert "wrote 3 messages" in err
+    assert "wrote 4 messages" in err
     # redacted as stored; the pressed button, the bot's reply and the repeat are left out
     assert out.read_text().splitlines() == [
         "my card is [card]",
         "where is my parcel? it was due on Monday",
+        "/help me",
         "I want a refund",
     ]
     code, _, err = run("nlu", "messages", str(out), "--days", "0", "--config", str(config))
@@ -117,6 +118,7 @@ async def _more_messages(url: str) -> None:
             await add_message(session, noor, "customer", late)
             await add_message(session, noor, "bot", "Let me look that up.")
             await add_message(session, noor, "customer", '/kb_article{"article":"abc"}')
+            await add_message(session, noor, "customer", "/help me")  # typed, not a button
             sam = await open_conversation(session, "web", "visitor-2", "Sam")
             await add_message(session, sam, "customer", "I want a refund")
             await add_message(session, sam, "customer", "I want a refund")
