@@ -128,16 +128,17 @@ class NLUModel:
         unlabelled = [
             t for t in dict.fromkeys(data.unlabelled) if t not in labelled and not is_trigger(t)
         ]
-        model = cls._fit(data, config, encoder, _share(progress, 0, rounds), oos_label, tuner)
+        parts = 1 + 2 * rounds  # the first training, then a labelling and a training a round
+        model = cls._fit(data, config, encoder, _share(progress, 0, parts), oos_label, tuner)
         again = tuner and replace(
             tuner, config=replace(tuner.config, epochs=config.self_training.epochs)
         )
         pseudo: list[Example] = []
         for done in range(rounds):
-            pseudo = model.pseudo_labelled(unlabelled)
+            pseudo = model.pseudo_labelled(unlabelled, _share(progress, 2 * done + 1, parts))
             more = replace(data, examples=data.examples + pseudo)
             model = cls._fit(
-                more, config, encoder, _share(progress, done + 1, rounds), oos_label, again
+                more, config, encoder, _share(progress, 2 * done + 2, parts), oos_label, again
             )
         model.metadata.update(  # of the data as given, the messages labelled apart
             data_fingerprint=data_fingerprint(data),
@@ -147,11 +148,11 @@ class NLUModel:
         )
         return model
 
-    def pseudo_labelled(self, texts: list[str]) -> list[Example]:
+    def pseudo_labelled(self, texts: list[str], progress: Progress | None = None) -> list[Example]:
         """Of `texts`, those the model is surest of for each intent, as its examples."""
         if not texts:
             return []
-        vectors = encode_in_batches(self.intent_encoder, texts)
+        vectors = encode_in_batches(self.intent_encoder, texts, progress)
         probabilities, confidence = self._scorer.score(vectors, texts)
         return pseudo_labelled(
             texts,
@@ -425,11 +426,11 @@ class _Stages:
             self._progress(done, self._total)
 
 
-def _share(progress: Progress | None, part: int, rounds: int) -> Progress | None:
-    """Progress of one of the `rounds` + 1 trainings, as its share of all of them."""
-    if progress is None or rounds == 0:
+def _share(progress: Progress | None, part: int, parts: int) -> Progress | None:
+    """Progress of step `part` of `parts` (each an equal share of the bar)."""
+    if progress is None or parts == 1:
         return progress
-    return lambda done, total: progress(part * total + done, (rounds + 1) * total)
+    return lambda done, total: progress(part * total + done, parts * total)
 
 
 def encode_in_batches(

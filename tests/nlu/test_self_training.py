@@ -97,7 +97,9 @@ def test_progress_runs_once_from_start_to_end_over_all_rounds(
     NLUModel.train(data, config, encoder, lambda done, total: seen.append(done / total))
     assert seen == sorted(seen)
     assert seen[-1] == 1.0
-    assert any(0.4 < share < 0.6 for share in seen)  # the first training ends half-way
+    # the first training ends at a third, labelling the messages at two thirds, then training
+    assert 1 / 3 in seen and 2 / 3 in seen
+    assert seen.index(2 / 3) - seen.index(1 / 3) == 1  # one batch of messages to label
 
 
 def test_a_message_sent_many_times_is_one_example(encoder: Encoder, config: NLUConfig) -> None:
