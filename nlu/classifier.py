@@ -22,10 +22,22 @@ Matrix = npt.NDArray[np.float32]
 class ClassifierConfig:
     c: float = 10.0
     max_iter: int = 3000
-    lexical: bool = True  # add TF-IDF word and character n-grams to the embeddings
+    lexical: bool = True  # add TF-IDF word and character n-grams to the embeddings...
+    # ...when the intents have at least this many examples on average. With fewer the n-grams
+    # fit the few words each intent was said with: BANKING77 at 10 examples an intent gave
+    # 80.7% with them and 84.4% without, at 50 the same, at 100 91.7% and 91.0% (README).
+    lexical_min_examples: int = 50
 
     def as_dict(self) -> dict[str, float | int | bool]:
-        return {"c": self.c, "max_iter": self.max_iter, "lexical": self.lexical}
+        return {
+            "c": self.c,
+            "max_iter": self.max_iter,
+            "lexical": self.lexical,
+            "lexical_min_examples": self.lexical_min_examples,
+        }
+
+    def uses_lexical(self, examples: int, intents: int) -> bool:
+        return self.lexical and examples >= self.lexical_min_examples * intents
 
 
 class IntentClassifier:
@@ -50,7 +62,9 @@ class IntentClassifier:
         classes = sorted(set(labels))
         if len(classes) < 2:
             raise ValueError("training data needs at least two intents")
-        lexical = LexicalFeatures.fit(texts) if config.lexical else None
+        lexical = None
+        if config.uses_lexical(len(texts), len(classes)):
+            lexical = LexicalFeatures.fit(texts)
         model = LogisticRegression(C=config.c, max_iter=config.max_iter)
         model.fit(_design(vectors, texts, lexical), labels)
         weights, bias = model.coef_, model.intercept_

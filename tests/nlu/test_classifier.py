@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ THREE = unit([1, 0.1, 0], [1, -0.1, 0], [0.1, 1, 0], [-0.1, 1, 0], [0, 0.1, 1], 
 THREE_LABELS = ["greet", "greet", "refund", "refund", "shipping", "shipping"]
 THREE_TEXTS = ["hi", "hello", "refund me", "money back", "ship it", "delivery"]
 DENSE = ClassifierConfig(lexical=False)
+LEXICAL = ClassifierConfig(lexical_min_examples=0)  # n-grams however few the examples
 
 
 def blank(vectors: np.ndarray) -> list[str]:
@@ -88,7 +90,7 @@ def test_word_and_character_n_grams_separate_what_the_vectors_cannot() -> None:
         "add money top up",
     ]
     labels = ["cancel", "cancel", "cancel", "top_up", "top_up", "top_up"]
-    classifier = IntentClassifier.fit(same, texts, labels, ClassifierConfig())
+    classifier = IntentClassifier.fit(same, texts, labels, LEXICAL)
     probabilities = classifier.predict(same[:2], ["cancel it", "top up please"])
     assert [classifier.labels[i] for i in probabilities.argmax(axis=1)] == ["cancel", "top_up"]
     dense = IntentClassifier.fit(same, texts, labels, DENSE)
@@ -96,7 +98,7 @@ def test_word_and_character_n_grams_separate_what_the_vectors_cannot() -> None:
 
 
 def test_saved_n_gram_features_predict_as_before_without_pickle(tmp_path: Path) -> None:
-    classifier = IntentClassifier.fit(THREE, THREE_TEXTS, THREE_LABELS, ClassifierConfig())
+    classifier = IntentClassifier.fit(THREE, THREE_TEXTS, THREE_LABELS, LEXICAL)
     path = tmp_path / "classifier.npz"
     classifier.save(path)
     with np.load(path, allow_pickle=False) as arrays:
@@ -104,4 +106,21 @@ def test_saved_n_gram_features_predict_as_before_without_pickle(tmp_path: Path) 
     queries, texts = unit([1, 1, 0], [0, 1, 1]), ["hello refund", "money delivery"]
     assert np.allclose(
         IntentClassifier.load(path).predict(queries, texts), classifier.predict(queries, texts)
+    )
+
+
+def test_n_grams_only_when_the_intents_have_enough_examples_on_average() -> None:
+    config = ClassifierConfig(lexical_min_examples=3)
+    few = IntentClassifier.fit(THREE, THREE_TEXTS, THREE_LABELS, config)  # 2 an intent
+    assert "lexical_char_vocabulary" not in few.arrays()
+    more = [*THREE_TEXTS, "hey", "refund please", "shipping cost"]
+    vectors = np.vstack([THREE, THREE[::2]])
+    enough = IntentClassifier.fit(vectors, more, [*THREE_LABELS, *THREE_LABELS[::2]], config)
+    assert "lexical_char_vocabulary" in enough.arrays()
+    off = replace(config, lexical=False)
+    assert (
+        "lexical_char_vocabulary"
+        not in IntentClassifier.fit(
+            vectors, more, [*THREE_LABELS, *THREE_LABELS[::2]], off
+        ).arrays()
     )
