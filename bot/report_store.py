@@ -153,9 +153,10 @@ def _round_size(max_conversations: int | None, done: int) -> int:
 
 
 async def _marked(session: AsyncSession, size: int) -> list[int]:
-    """The `size` conversations marked longest ago. A conversation has a mark for each event
-    since it was last folded: a round of BATCH marks was about a hundred conversations under
-    load, and the rounds folded most of them two or three times."""
+    """The `size` conversations marked longest ago. On PostgreSQL a conversation has a mark
+    for each event since it was last folded (on SQLite one, see migration 0008): a round of
+    BATCH marks was about a hundred conversations under load, and the rounds folded most of
+    them two or three times."""
     query = (
         select(ReportDirty.conversation_id)
         .group_by(ReportDirty.conversation_id)

@@ -295,6 +295,50 @@ async def test_upgrading_an_existing_log_marks_every_conversation(tmp_path: Path
         await database.dispose()
 
 
+async def test_marks_on_sqlite_are_one_a_conversation(db: Database) -> None:
+    """SQLite's refresh reads and deletes the marks under its write lock, so a conversation
+    that is marked already gets no second mark; PostgreSQL's runs beside the turns and deletes
+    only the marks it read, so every event keeps its own there."""
+    records = events()
+    await write(db, records)
+    async with db.session() as session:
+        marks = await session.scalar(select(func.count()).select_from(ReportDirty))
+    conversations = {e.conversation_id for e in records if e.conversation_id is not None}
+    per_event = sum(e.conversation_id is not None for e in records)
+    assert per_event > len(conversations)
+    assert marks == (len(conversations) if db.is_sqlite else per_event)
+    before = await assert_rollups_equal_the_fold(db)
+    late = NOW + timedelta(hours=1)  # conversation 2, folded by now, is rated and rated again
+    await write(db, [
+        EventRecord("csat_recorded", late, None, None, None, {"rating": 1}, 2),
+        EventRecord("csat_recorded", late, None, None, None, {"rating": 5}, 2),
+    ])  # fmt: skip
+    async with db.session() as session:
+        marks = await session.scalar(select(func.count()).select_from(ReportDirty))
+    assert marks == (1 if db.is_sqlite else 2)
+    after = await assert_rollups_equal_the_fold(db)
+    assert after["summary"]["ratings"] == before["summary"]["ratings"] + 2  # both counted
+
+
+async def test_upgrading_sqlite_keeps_one_mark_a_conversation(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await migrate.upgrade_async(url, "0007")  # a mark per event
+    database = Database(url)
+    try:
+        await write(database, events())
+        async with database.session() as session:
+            before = await session.scalar(select(func.count()).select_from(ReportDirty))
+        await migrate.upgrade_async(url)
+        async with database.session() as session:
+            marked = select(ReportDirty.conversation_id).order_by(ReportDirty.conversation_id)
+            assert list(await session.scalars(marked)) == [1, 2, 3, 4]
+        assert before is not None and before > 4
+        stored, folded = await both(database, ReportFilter())
+        assert stored == folded and stored["summary"]["conversations"] == 4
+    finally:
+        await database.dispose()
+
+
 async def test_upgrading_counts_the_rows_of_stored_rollups(db: Database, database_url: str) -> None:
     """Rollups stored before they counted their rows get their counts at the upgrade; later
     refreshes move them by differences from there, and delete a row that sums none."""
