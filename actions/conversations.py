@@ -16,6 +16,10 @@ from storage.models import ChannelIdentity, Conversation, Customer, Message
 
 OPEN_STATUSES = ("bot", "waiting", "with_agent", "awaiting_rating")
 INTERNAL_NOTE = "note"  # the sender of notes staff write for each other; customers never see them
+# session.info: the transaction that handles its conversation's deliveries alone
+# (`bot.ordering`): no other can store the same external id between `add_message`'s look and
+# its insert.
+IN_ORDER = "helpline_conversation_in_order"
 
 
 def _newest(statuses: tuple[str, ...]) -> Select[Conversation]:
@@ -133,8 +137,10 @@ async def add_message(
     flush: bool = True,
 ) -> tuple[Message, bool]:
     """Store a message; returns it and whether it is new (False: this external id was stored).
-    With `flush` false a message without an external id waits for the session's next flush
-    (its id is None until then), so that a turn's messages go to the database together."""
+    With `flush` false the message waits for the session's next flush (its id is None until
+    then), so that a turn's messages go to the database together; a message with an external
+    id does so only in a transaction that handles the conversation alone (`IN_ORDER`), others
+    insert it at once in a savepoint, in case the same delivery is being stored beside them."""
     delivery = {"conversation_id": conversation.id, "external_id": external_id}
     if external_id is not None:
         existing = await session.scalar(_SAME_DELIVERY, delivery)
@@ -154,7 +160,8 @@ async def add_message(
         extras=extras,
         attachments=[],  # known empty: reading it later needs no query
     )
-    if external_id is None:  # nothing to collide with: no savepoint needed
+    alone = session.info.get(IN_ORDER) is session.sync_session.get_transaction()
+    if external_id is None or alone:  # nothing to collide with: no savepoint needed
         session.add(message)
         if flush:
             await session.flush()

@@ -14,6 +14,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actions.conversations import IN_ORDER
+
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
@@ -22,7 +24,11 @@ def conversation_key(channel: str, sender: str) -> str:
 
 
 async def lock_conversation(session: AsyncSession, channel: str, sender: str) -> None:
-    """Wait until no other transaction handles this sender's conversation; held until commit."""
+    """Wait until no other transaction handles this sender's conversation; held until commit.
+    Call it inside a unit of work (`bot.live.unit_of_work`): on SQLite that is what orders the
+    writers. The session then says so (`IN_ORDER`), and a delivery's message is stored with
+    the turn's replies, without a savepoint of its own."""
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         await connection.execute(_LOCK, {"key": conversation_key(channel, sender)})
+    session.info[IN_ORDER] = session.sync_session.get_transaction()  # until it ends
