@@ -118,7 +118,7 @@ async def get_conversation(session: AsyncSession, conversation_id: int) -> Conve
     return conversation
 
 
-_SAME_DELIVERY = select(Message).where(
+_SAME_DELIVERY = select(Message.id).where(
     Message.conversation_id == bindparam("conversation_id"),
     Message.external_id == bindparam("external_id"),
 )
@@ -143,7 +143,7 @@ async def add_message(
     insert it at once in a savepoint, in case the same delivery is being stored beside them."""
     delivery = {"conversation_id": conversation.id, "external_id": external_id}
     if external_id is not None:
-        existing = await session.scalar(_SAME_DELIVERY, delivery)
+        existing = await _stored_delivery(session, delivery)
         if existing is not None:
             return existing, False
     notes = annotations or {}
@@ -171,7 +171,7 @@ async def add_message(
                 session.add(message)
                 await session.flush()
         except IntegrityError:  # the same delivery is being stored at this moment: that one counts
-            existing = await session.scalar(_SAME_DELIVERY, delivery)
+            existing = await _stored_delivery(session, delivery)
             if existing is None:
                 raise
             return existing, False
@@ -181,6 +181,13 @@ async def add_message(
         await session.refresh(message, ["sender_user"])
     _record_message(session, message)
     return message, True
+
+
+async def _stored_delivery(session: AsyncSession, delivery: dict[str, Any]) -> Message | None:
+    """The message stored for this delivery, if any: its id is looked up first (nearly always
+    there is none), which costs a fraction of loading a message."""
+    found = await session.scalar(_SAME_DELIVERY, delivery)
+    return None if found is None else await session.get(Message, found)
 
 
 async def add_system_messages(
