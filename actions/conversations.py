@@ -47,6 +47,7 @@ _OPEN_ONES = _newest(OPEN_STATUSES)
 _OPEN_FOR_CUSTOMER = _OPEN_ONES.where(Conversation.customer_id == bindparam("customer_id"))
 _OPEN_FOR_SENDER = _of_sender(_OPEN_ONES)
 _LATEST_FOR_SENDER = _of_sender(_newest((*OPEN_STATUSES, "closed")))
+_OPEN_ID_FOR_SENDER = _OPEN_FOR_SENDER.with_only_columns(Conversation.id)
 
 
 async def open_conversation(
@@ -284,6 +285,13 @@ async def find_open_conversation(
     sender = {"channel": channel, "external_user_id": external_user_id}
     found: Conversation | None = await session.scalar(_OPEN_FOR_SENDER, sender)
     return found
+
+
+async def has_open_conversation(session: AsyncSession, channel: str, external_user_id: str) -> bool:
+    """Whether the customer has an open conversation on this channel (its id alone is read:
+    a fraction of loading the conversation, for a check made before every widget message)."""
+    sender = {"channel": channel, "external_user_id": external_user_id}
+    return await session.scalar(_OPEN_ID_FOR_SENDER, sender) is not None
 
 
 async def find_latest_conversation(

@@ -12,7 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
-from actions.conversations import find_latest_conversation, find_open_conversation, transcript
+from actions.conversations import (
+    find_latest_conversation,
+    find_open_conversation,
+    has_open_conversation,
+    transcript,
+)
 from actions.csat import record_csat
 from actions.errors import Conflict, HelplineError, InvalidInput, RateLimited
 from actions.tickets import active_ticket
@@ -76,7 +81,7 @@ async def admit_message(
     if wait is not None:
         raise RateLimited(f"too many messages; try again in {wait} s", wait)
     async with components.db.quick_session() as session:
-        if await find_open_conversation(session, CHANNEL, visitor) is not None:
+        if await has_open_conversation(session, CHANNEL, visitor):
             return
     wait = await components.limits.new_conversations.hit(f"web:{address}")
     if wait is not None:

@@ -8,6 +8,7 @@ from actions.conversations import (
     add_message,
     find_open_conversation,
     get_conversation,
+    has_open_conversation,
     open_conversation,
     set_conversation_status,
 )
@@ -97,6 +98,26 @@ async def test_find_open_conversation_finds_the_open_one(db: Database) -> None:
     assert found is not None
     assert found.id == conversation_id
     assert elsewhere is None
+
+
+async def test_has_open_conversation_says_what_find_open_conversation_finds(db: Database) -> None:
+    conversation_id = await start_conversation(db, "ana")
+    await start_conversation(db, "bo")
+    async with db.session() as session, session.begin():
+        await set_conversation_status(
+            session, await get_conversation(session, conversation_id), "closed", SYSTEM
+        )
+    async with db.session() as session:
+        for channel, sender in [
+            ("rest", "ana"),
+            ("rest", "bo"),
+            ("telegram", "bo"),
+            ("rest", "cy"),
+        ]:
+            found = await find_open_conversation(session, channel, sender)
+            assert await has_open_conversation(session, channel, sender) is (found is not None)
+        assert await has_open_conversation(session, "rest", "bo")
+        assert not await has_open_conversation(session, "rest", "ana")  # closed
 
 
 async def test_find_open_conversation_never_creates_anything(db: Database) -> None:
