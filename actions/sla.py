@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from routing.sla import CLOCKS, business_minutes_between
 from storage.models import Queue, Ticket
 
 HORIZON = timedelta(days=7)  # a clock due later than this cannot be inside an escalation window
+LOAD_AT_ONCE = 500  # tickets with something to do, loaded (and locked) in one statement
 
 
 @dataclass
@@ -55,11 +57,23 @@ def clear_next_response(ticket: Ticket) -> None:
 
 async def check_sla(session: AsyncSession, now: datetime) -> SlaCheck:
     """Escalate active tickets whose clocks are inside the queue's escalation window and record
-    each breach once. Several workers may run it at once: a ticket one holds is skipped."""
+    each breach once. Several workers may run it at once: a ticket one holds is skipped.
+    The active tickets are read as the few columns their clocks need, and only those with
+    something to do are loaded (and locked) whole: loading every one with its queue, assignee
+    and conversation held the event loop 37 ms a check with 600 tickets waiting."""
     due_soon = now + HORIZON
-    tickets = await session.scalars(
-        select(Ticket)
-        .where(
+    policies = {
+        queue_id: SlaPolicy.from_json(sla)
+        for queue_id, sla in await session.execute(select(Queue.id, Queue.sla))
+    }
+    clocks = await session.execute(
+        select(
+            Ticket.id,
+            Ticket.queue_id,
+            Ticket.first_response_at,
+            Ticket.sla_marks,
+            *(getattr(Ticket, f"{clock}_due_at") for clock in CLOCKS),
+        ).where(
             Ticket.status.in_(ACTIVE),
             or_(
                 Ticket.first_response_due_at <= due_soon,
@@ -67,29 +81,64 @@ async def check_sla(session: AsyncSession, now: datetime) -> SlaCheck:
                 Ticket.resolution_due_at <= due_soon,
             ),
         )
-        .order_by(Ticket.id)
-        .with_for_update(of=Ticket, skip_locked=True)
+    )
+    due = sorted(
+        row.id
+        for row in clocks
+        if any(any(_to_do(clock, row, policies[row.queue_id], now)) for clock in CLOCKS)
     )
     result = SlaCheck()
-    for ticket in list(tickets):
-        for clock in CLOCKS:
-            await _check_clock(session, ticket, clock, now, result)
+    for start in range(0, len(due), LOAD_AT_ONCE):
+        tickets = await session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_(due[start : start + LOAD_AT_ONCE]), Ticket.status.in_(ACTIVE))
+            .order_by(Ticket.id)
+            .with_for_update(of=Ticket, skip_locked=True)
+        )
+        for ticket in list(tickets):
+            for clock in CLOCKS:
+                policy = policies[ticket.queue_id]
+                await _check_clock(session, ticket, clock, policy, now, result)
     return result
 
 
-async def _check_clock(
-    session: AsyncSession, ticket: Ticket, clock: str, now: datetime, result: SlaCheck
-) -> None:
+class _Clocks(Protocol):
+    """A ticket's clocks: the ticket, or a row of its columns."""
+
+    @property
+    def first_response_at(self) -> datetime | None: ...
+    @property
+    def sla_marks(self) -> dict[str, str] | None: ...
+
+
+def _to_do(clock: str, ticket: _Clocks, policy: SlaPolicy, now: datetime) -> tuple[bool, bool]:
+    """Whether the ticket's `clock` is to be escalated, and whether its breach is to be recorded."""
     due: datetime | None = getattr(ticket, f"{clock}_due_at")
     if due is None or (clock == "first_response" and ticket.first_response_at is not None):
-        return
-    policy = policy_of(ticket.queue)
+        return False, False
     marks = ticket.sla_marks or {}
-    left = business_minutes_between(now, due, policy.business_hours)
-    if f"escalated:{clock}" not in marks and (now >= due or left <= policy.escalate_before_minutes):
+    escalate = f"escalated:{clock}" not in marks and (
+        now >= due
+        or business_minutes_between(now, due, policy.business_hours)
+        <= policy.escalate_before_minutes
+    )
+    return escalate, now >= due and f"breached:{clock}" not in marks
+
+
+async def _check_clock(  # noqa: PLR0917 (the check's state, as check_sla has it)
+    session: AsyncSession,
+    ticket: Ticket,
+    clock: str,
+    policy: SlaPolicy,
+    now: datetime,
+    result: SlaCheck,
+) -> None:
+    escalate, breach = _to_do(clock, ticket, policy, now)
+    due: datetime = getattr(ticket, f"{clock}_due_at")
+    if escalate:
         await _escalate(session, ticket, clock, due, now)
         result.escalated.append((ticket.id, clock))
-    if now >= due and f"breached:{clock}" not in (ticket.sla_marks or {}):
+    if breach:
         _mark(ticket, f"breached:{clock}", now)
         late = round((now - due).total_seconds() / 60, 1)
         payload: dict[str, object] = {"clock": clock, "due_at": due.isoformat(), "late": late}

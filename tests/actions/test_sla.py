@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
+import pytest
+
+import actions.sla
 from actions.sla import check_sla
 from actions.tickets import TicketFields
 from actions.users import QueueSpec, sync_queues
@@ -94,3 +97,21 @@ async def test_a_queue_without_a_policy_has_no_clocks(db: Database) -> None:
     ticket = await read_ticket(db, handoff.ticket.id)
     assert (ticket.first_response_due_at, ticket.resolution_due_at) == (None, None)
     assert await _check(db, berlin(30, 12)) == ([], [])
+
+
+async def test_only_tickets_with_something_to_do_are_loaded_and_all_of_them(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clocks are read as columns first; the tickets to act on are then loaded a few at a
+    time (one here), and each of them is escalated, while one not yet due is left alone."""
+    monkeypatch.setattr(actions.sla, "LOAD_AT_ONCE", 1)
+    await _with_policy(db)
+    await make_agent(db, "ada", online=True)
+    early = [(await new_handoff(db, f"c{n}", now=berlin(30, 9))).ticket.id for n in range(3)]
+    later = (await new_handoff(db, "c9", now=berlin(30, 11))).ticket.id
+
+    escalated, breached = await _check(db, berlin(30, 9, 50))
+    assert escalated == [(ticket_id, "first_response") for ticket_id in early]
+    assert breached == []
+    assert (await read_ticket(db, later)).priority == "normal"
+    assert [(await read_ticket(db, t)).priority for t in early] == ["high"] * 3
