@@ -59,7 +59,7 @@ BATCH = 500  # conversations folded per round; also the size of IN (...) lists
 # Conversations whose events are read at once: their rows are decoded on the event loop's thread
 # (the JSON payloads most of it), about 10 ms for a hundred conversations of a few turns.
 READ_SLICE = 100
-AHEAD = 20  # rounds of marks folded before SQLite's write lock is taken (see `refresh`)
+AHEAD = 20  # rounds of conversations folded before SQLite's write lock is taken (see `refresh`)
 REFIT_GROWTH = 0.1
 LOCK_KEY = 74_210_005  # PostgreSQL advisory lock: one refresh at a time across workers
 _CONVERSATION_ROWS: Table = ReportConversation.__table__  # type: ignore[assignment]
@@ -88,7 +88,7 @@ async def refresh(
     False it returns 0 at once while another refresh runs (pages then read what is stored;
     PostgreSQL only, see `_lock`).
     On SQLite the lock is the database's write lock, which holds up every writer, customers'
-    turns included, so up to AHEAD rounds of marks are read and their conversations' events
+    turns included, so up to AHEAD rounds of BATCH marked conversations have their events
     folded before it is taken. Once locked, nothing changes beneath a round: it stores the
     conversations that are still marked (another refresh may have stored them meanwhile),
     folding again first those whose events changed since (`_up_to_date`), and deletes all
